@@ -1,0 +1,308 @@
+//! Settings, read once from the environment at start-up. A bad value stops start-up with one
+//! line naming the variable; secrets are wrapped so they never reach a log.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use url::Url;
+
+use crate::domain::AppEnv;
+use crate::domain::scopes::ScopeCatalogue;
+
+pub const SESSION_KEY_LEN: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Where the SMTP relay is, parsed enough to refuse plain text to a non-loopback host.
+#[derive(Clone)]
+pub struct SmtpUrl(SecretString);
+
+impl SmtpUrl {
+    pub fn parse(raw: &str) -> Result<SmtpUrl, String> {
+        let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+        let host = url.host_str().ok_or("has no host")?;
+        match url.scheme() {
+            "smtps" => {}
+            "smtp" => {
+                let tls_required = url
+                    .query_pairs()
+                    .any(|(k, v)| k == "tls" && (v == "required" || v == "opportunistic"));
+                if !tls_required && !is_loopback_host(host) {
+                    return Err(format!(
+                        "plain smtp:// to {host} would send passwords and mail in clear text; use smtps:// or ?tls=required (plain is allowed only for loopback)"
+                    ));
+                }
+            }
+            other => return Err(format!("scheme must be smtps or smtp, not {other}")),
+        }
+        Ok(SmtpUrl(SecretString::from(raw.to_owned())))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    /// The URL without its password, for the start-up log.
+    pub fn redacted(&self) -> String {
+        match Url::parse(self.expose()) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("***"));
+                }
+                url.to_string()
+            }
+            Err(_) => "<invalid>".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+pub fn is_loopback_host(host: &str) -> bool {
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind_addr: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub app_env: AppEnv,
+    /// `None` means "http://<the address we actually bound>", known only after binding.
+    pub public_url: Option<Url>,
+    pub smtp_url: Option<SmtpUrl>,
+    pub mail_from: Mailbox,
+    /// `None` means: load or create `$DATA_DIR/session.key`.
+    pub session_key: Option<std::sync::Arc<SecretBox<[u8; SESSION_KEY_LEN]>>>,
+    pub scopes: ScopeCatalogue,
+    pub register_rate_limit: u32,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Settings::from_vars(&vars)
+    }
+
+    /// Tests build settings from a map, exactly as start-up does from the environment.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let bind_addr = get("BIND_ADDR").unwrap_or("127.0.0.1:8080").to_owned();
+        if bind_addr.parse::<SocketAddr>().is_err() {
+            return Err(bad(
+                "BIND_ADDR",
+                format!("{bind_addr:?} is not an address like 127.0.0.1:8080"),
+            ));
+        }
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or("./data"));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") => url.to_owned(),
+            Some(url) => return Err(bad("DATABASE_URL", format!("{url:?} is not a sqlite: URL"))),
+            None => format!("sqlite://{}", data_dir.join("registry.db").display()),
+        };
+        let app_env = match get("APP_ENV").unwrap_or("staging") {
+            "staging" => AppEnv::Staging,
+            "production" => AppEnv::Production,
+            other => {
+                return Err(bad(
+                    "APP_ENV",
+                    format!("{other:?} must be staging or production"),
+                ));
+            }
+        };
+        let public_url = match get("PUBLIC_URL") {
+            None => None,
+            Some(raw) => {
+                let url = Url::parse(raw).map_err(|e| bad("PUBLIC_URL", format!("{e}")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(bad("PUBLIC_URL", "must be an http:// or https:// URL"));
+                }
+                Some(url)
+            }
+        };
+        let smtp_url = get("SMTP_URL")
+            .map(SmtpUrl::parse)
+            .transpose()
+            .map_err(|e| bad("SMTP_URL", e))?;
+        let mail_from = get("MAIL_FROM")
+            .unwrap_or("Partner Registry <no-reply@localhost>")
+            .parse::<Mailbox>()
+            .map_err(|e| bad("MAIL_FROM", format!("not a mailbox ({e})")))?;
+        let session_key = get("SESSION_KEY")
+            .map(|raw| parse_session_key(raw.as_bytes()))
+            .transpose()
+            .map_err(|e| bad("SESSION_KEY", e))?
+            .map(|key| std::sync::Arc::new(SecretBox::new(Box::new(key))));
+        let scopes = match get("SCOPES_FILE") {
+            None => ScopeCatalogue::builtin(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| bad("SCOPES_FILE", format!("cannot read {path}: {e}")))?;
+                ScopeCatalogue::from_toml(&text).map_err(|e| bad("SCOPES_FILE", e))?
+            }
+        };
+        let register_rate_limit = match get("REGISTER_RATE_LIMIT") {
+            None => 10,
+            Some(raw) => raw.parse::<u32>().map_err(|_| {
+                bad(
+                    "REGISTER_RATE_LIMIT",
+                    format!("{raw:?} is not a whole number"),
+                )
+            })?,
+        };
+
+        Ok(Settings {
+            bind_addr,
+            data_dir,
+            database_url,
+            app_env,
+            public_url,
+            smtp_url,
+            mail_from,
+            session_key,
+            scopes,
+            register_rate_limit,
+        })
+    }
+
+    /// Defaults for a test: port 0, everything inside `data_dir`.
+    pub fn for_tests(data_dir: &Path) -> Settings {
+        let mut vars = HashMap::new();
+        vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+        vars.insert("DATA_DIR".into(), data_dir.display().to_string());
+        vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
+        Settings::from_vars(&vars).expect("test settings are valid")
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+
+    /// The session key from the setting, else from `$DATA_DIR/session.key`, created once.
+    pub fn load_session_key(&self) -> std::io::Result<SecretBox<[u8; SESSION_KEY_LEN]>> {
+        if let Some(key) = &self.session_key {
+            return Ok(SecretBox::new(Box::new(*key.expose_secret())));
+        }
+        let path = self.data_dir.join("session.key");
+        match std::fs::read(&path) {
+            Ok(bytes) => parse_session_key(&bytes)
+                .map(|key| SecretBox::new(Box::new(key)))
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; SESSION_KEY_LEN];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                let encoded = hex_encode(&key);
+                write_private(&path, encoded.as_bytes())?;
+                Ok(SecretBox::new(Box::new(key)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// 64 bytes, written as 128 hex digits (so the key file and the variable look the same).
+fn parse_session_key(raw: &[u8]) -> Result<[u8; SESSION_KEY_LEN], String> {
+    let text = std::str::from_utf8(raw).map_err(|_| "must be 128 hex digits".to_string())?;
+    let text = text.trim();
+    if text.len() != SESSION_KEY_LEN * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "must be 128 hex digits (64 bytes); it has {} characters",
+            text.len()
+        ));
+    }
+    let mut key = [0u8; SESSION_KEY_LEN];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("checked hex");
+    }
+    Ok(key)
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(s.bind_addr, "127.0.0.1:8080");
+        assert_eq!(s.database_url, "sqlite://./data/registry.db");
+        assert_eq!(s.app_env, AppEnv::Staging);
+        assert_eq!(s.register_rate_limit, 10);
+        assert!(s.smtp_url.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("APP_ENV", "prod"),
+            ("BIND_ADDR", "nowhere"),
+            ("REGISTER_RATE_LIMIT", "ten"),
+            ("PUBLIC_URL", "ftp://x"),
+            ("SESSION_KEY", "short"),
+            ("MAIL_FROM", "not a mailbox"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn plain_smtp_is_refused_unless_the_host_is_loopback() {
+        assert!(SmtpUrl::parse("smtp://mail.example.com:25").is_err());
+        assert!(SmtpUrl::parse("smtp://127.0.0.1:2525").is_ok());
+        assert!(SmtpUrl::parse("smtp://u:p@mail.example.com:587?tls=required").is_ok());
+        assert!(SmtpUrl::parse("smtps://u:p@mail.example.com").is_ok());
+    }
+
+    #[test]
+    fn the_redacted_smtp_url_hides_the_password() {
+        let url = SmtpUrl::parse("smtps://user:hunter2@mail.example.com").unwrap();
+        assert!(!url.redacted().contains("hunter2"));
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}
