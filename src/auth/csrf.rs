@@ -1,0 +1,83 @@
+//! Anti-forgery: every visitor gets a random id in a cookie; each form carries an HMAC of that
+//! id under a server key, compared in constant time. A page from another site can neither read
+//! the cookie nor compute the token.
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::auth::{is_token_shaped, random_token};
+
+type HmacSha256 = Hmac<Sha256>;
+
+#[derive(Clone)]
+pub struct CsrfKey {
+    key: [u8; 32],
+    cookie_name: &'static str,
+    secure: bool,
+}
+
+/// The visitor's anti-forgery id, and the cookie to set when it is new.
+pub struct CsrfSession {
+    pub token: String,
+    pub new_cookie: Option<Cookie<'static>>,
+}
+
+impl CsrfKey {
+    pub fn new(session_key: &[u8], secure: bool) -> CsrfKey {
+        // A key of its own, derived from the session key, so a token is useless elsewhere.
+        let mut mac = HmacSha256::new_from_slice(session_key).expect("any key length");
+        mac.update(b"partner-registry csrf v1");
+        let key = mac.finalize().into_bytes().into();
+        CsrfKey {
+            key,
+            cookie_name: if secure { "__Host-csrf" } else { "csrf" },
+            secure,
+        }
+    }
+
+    fn mac(&self, id: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("any key length");
+        mac.update(id.as_bytes());
+        mac
+    }
+
+    fn cookie_id(&self, req: &HttpRequest) -> Option<String> {
+        req.cookie(self.cookie_name)
+            .map(|c| c.value().to_owned())
+            .filter(|v| is_token_shaped(v))
+    }
+
+    /// The token to render into a form, creating the visitor's id when there is none.
+    pub fn session(&self, req: &HttpRequest) -> CsrfSession {
+        let (id, new_cookie) = match self.cookie_id(req) {
+            Some(id) => (id, None),
+            None => {
+                let id = random_token(32);
+                let cookie = Cookie::build(self.cookie_name, id.clone())
+                    .path("/")
+                    .http_only(true)
+                    .secure(self.secure)
+                    .same_site(SameSite::Lax)
+                    .finish();
+                (id, Some(cookie))
+            }
+        };
+        let token = URL_SAFE_NO_PAD.encode(self.mac(&id).finalize().into_bytes());
+        CsrfSession { token, new_cookie }
+    }
+
+    /// Constant-time check of a submitted token against the visitor's cookie.
+    pub fn verify(&self, req: &HttpRequest, submitted: &str) -> bool {
+        let Some(id) = self.cookie_id(req) else {
+            return false;
+        };
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(submitted.trim()) else {
+            return false;
+        };
+        self.mac(&id).verify_slice(&tag).is_ok()
+    }
+}

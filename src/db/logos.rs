@@ -1,0 +1,77 @@
+//! Logos: stored once re-encoded. A logo that passed its checks on a form that had other errors
+//! is held under a token until the form is sent again; unclaimed ones expire.
+
+use sqlx::SqliteConnection;
+
+use crate::domain::registration::LogoId;
+
+/// How long a held logo waits for its form.
+pub const HOLD_SECONDS: i64 = 24 * 60 * 60;
+
+pub async fn hold(
+    conn: &mut SqliteConnection,
+    id: &str,
+    hold_token: &str,
+    png: &[u8],
+    side: u32,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, ?, ?, ?, 0, ?)",
+    )
+    .bind(id)
+    .bind(hold_token)
+    .bind(png)
+    .bind(side)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The held logo behind a token from a form, if it has not expired.
+pub async fn find_held(
+    conn: &mut SqliteConnection,
+    hold_token: &str,
+    now: i64,
+) -> sqlx::Result<Option<LogoId>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM logos WHERE hold_token = ? AND claimed = 0 AND created_at > ?",
+    )
+    .bind(hold_token)
+    .bind(now - HOLD_SECONDS)
+    .fetch_optional(conn)
+    .await?;
+    Ok(id.map(LogoId))
+}
+
+pub async fn claim(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<()> {
+    sqlx::query("UPDATE logos SET claimed = 1, hold_token = NULL WHERE id = ?")
+        .bind(&id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Only claimed logos are served: a held one belongs to a form nobody has sent yet.
+pub async fn png(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT png FROM logos WHERE id = ? AND claimed = 1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn held_png(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT png FROM logos WHERE id = ?")
+        .bind(&id.0)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM logos WHERE claimed = 0 AND created_at <= ?")
+        .bind(now - HOLD_SECONDS)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

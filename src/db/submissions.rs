@@ -1,0 +1,225 @@
+//! Submissions, their revisions (every version the partner sent) and their history.
+
+use sqlx::{FromRow, SqliteConnection};
+
+use crate::domain::registration::{Registration, RegistrationInput};
+use crate::domain::status::Status;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SubmissionRow {
+    pub id: i64,
+    pub token: String,
+    pub status: String,
+    pub revision: i64,
+    pub client_name: String,
+    pub contacts: String,
+    pub client_id: Option<String>,
+    pub status_note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SubmissionRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Pending)
+    }
+}
+
+/// One stored revision, as strings: what the pages show and what the edit form starts from.
+#[derive(Debug, Clone, FromRow)]
+pub struct RevisionRow {
+    pub submission_id: i64,
+    pub number: i64,
+    pub client_name: String,
+    pub client_uri: String,
+    pub logo_id: String,
+    pub tos_uri: String,
+    pub policy_uri: String,
+    #[sqlx(json)]
+    pub contacts: Vec<String>,
+    pub initiation_uri: String,
+    pub settings_uri: String,
+    pub client_type: String,
+    #[sqlx(json)]
+    pub redirect_uris: Vec<String>,
+    #[sqlx(json)]
+    pub scopes: Vec<String>,
+    pub scope_reason: Option<String>,
+    pub pkce: String,
+    pub pkce_exception: Option<String>,
+    pub subject_type: Option<String>,
+    pub created_at: i64,
+}
+
+impl RevisionRow {
+    pub fn to_input(&self) -> RegistrationInput {
+        RegistrationInput {
+            client_name: self.client_name.clone(),
+            client_uri: self.client_uri.clone(),
+            tos_uri: self.tos_uri.clone(),
+            policy_uri: self.policy_uri.clone(),
+            contacts: self.contacts.join("\n"),
+            initiation_uri: self.initiation_uri.clone(),
+            settings_uri: self.settings_uri.clone(),
+            client_type: self.client_type.clone(),
+            redirect_uris: self.redirect_uris.join("\n"),
+            scopes: self.scopes.clone(),
+            scope_reason: self.scope_reason.clone().unwrap_or_default(),
+            pkce: self.pkce.clone(),
+            pkce_exception: self.pkce_exception.clone().unwrap_or_default(),
+            subject_type: self.subject_type.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub note: Option<String>,
+}
+
+impl EventRow {
+    pub fn describe(&self) -> &'static str {
+        match self.kind.as_str() {
+            "submitted" => "Submitted for review",
+            "resubmitted" => "Resubmitted with changes",
+            "approved" => "Approved",
+            "rejected" => "Rejected",
+            "changes_requested" => "Changes requested",
+            "secret_revealed" => "Client secret retrieved",
+            "secret_rotated" => "Client secret rotated",
+            _ => "Updated",
+        }
+    }
+}
+
+/// A new submission with its first revision; returns its id.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    token: &str,
+    registration: &Registration,
+    now: i64,
+) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submissions (token, status, revision, client_name, contacts, created_at, updated_at)
+         VALUES (?, 'pending', 1, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(token)
+    .bind(registration.client_name.as_str())
+    .bind(registration.contacts.as_strings().join(", "))
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    insert_revision(&mut *conn, id, 1, registration, now).await?;
+    add_event(conn, id, "partner", "submitted", None, now).await?;
+    Ok(id)
+}
+
+pub async fn insert_revision(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    number: i64,
+    r: &Registration,
+    now: i64,
+) -> sqlx::Result<()> {
+    let json = |v: Vec<String>| serde_json::to_string(&v).expect("strings serialise");
+    sqlx::query(
+        "INSERT INTO revisions (submission_id, number, client_name, client_uri, logo_id, tos_uri,
+            policy_uri, contacts, initiation_uri, settings_uri, client_type, redirect_uris, scopes,
+            scope_reason, pkce, pkce_exception, subject_type, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(submission_id)
+    .bind(number)
+    .bind(r.client_name.as_str())
+    .bind(r.client_uri.as_str())
+    .bind(&r.logo.0)
+    .bind(r.tos_uri.as_str())
+    .bind(r.policy_uri.as_str())
+    .bind(json(r.contacts.as_strings()))
+    .bind(r.initiation_uri.as_str())
+    .bind(r.settings_uri.as_str())
+    .bind(r.client_type.as_str())
+    .bind(json(r.redirect_uris.as_strings()))
+    .bind(json(r.scopes.iter().map(str::to_owned).collect()))
+    .bind(r.scope_reason.as_deref())
+    .bind(r.pkce.as_str())
+    .bind(r.pkce_exception.as_deref())
+    .bind(r.subject_type.as_deref())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn add_event(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    actor: &str,
+    kind: &str,
+    note: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO events (submission_id, at, actor, kind, note) VALUES (?, ?, ?, ?, ?)")
+        .bind(submission_id)
+        .bind(now)
+        .bind(actor)
+        .bind(kind)
+        .bind(note)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_by_token(
+    conn: &mut SqliteConnection,
+    token: &str,
+) -> sqlx::Result<Option<SubmissionRow>> {
+    sqlx::query_as("SELECT * FROM submissions WHERE token = ?")
+        .bind(token)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<SubmissionRow>> {
+    sqlx::query_as("SELECT * FROM submissions WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Every revision, newest first.
+pub async fn revisions(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+) -> sqlx::Result<Vec<RevisionRow>> {
+    sqlx::query_as("SELECT * FROM revisions WHERE submission_id = ? ORDER BY number DESC")
+        .bind(submission_id)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn current_revision(
+    conn: &mut SqliteConnection,
+    submission: &SubmissionRow,
+) -> sqlx::Result<RevisionRow> {
+    sqlx::query_as("SELECT * FROM revisions WHERE submission_id = ? AND number = ?")
+        .bind(submission.id)
+        .bind(submission.revision)
+        .fetch_one(conn)
+        .await
+}
+
+/// The history, oldest first.
+pub async fn events(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as("SELECT at, actor, kind, note FROM events WHERE submission_id = ? ORDER BY id")
+        .bind(submission_id)
+        .fetch_all(conn)
+        .await
+}

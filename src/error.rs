@@ -1,0 +1,109 @@
+//! The app's error type and the one place where each variant becomes an HTTP response.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(
+        "This page has expired or the form was not sent from this site. Go back, reload the page and try again."
+    )]
+    Forbidden,
+    #[error("Page not found.")]
+    NotFound,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("The request body arrived too slowly and was cut off. Please try again.")]
+    RequestTimeout,
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Something went wrong on our side. Nothing you entered is lost; please try again.")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("template"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: String,
+}
+
+impl AppError {
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "The form could not be read",
+            AppError::Forbidden => "Request refused",
+            AppError::NotFound => "Not found",
+            AppError::PayloadTooLarge(_) => "Upload too large",
+            AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
+            AppError::RequestTimeout => "Request too slow",
+            AppError::TooManyRequests(_) => "Too many requests",
+            AppError::Conflict(_) => "Already changed",
+            AppError::Internal(_) => "Something went wrong",
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            // The cause chain goes to the log, never to the page.
+            tracing::error!(error = ?cause, "request failed");
+        }
+        let page = ErrorPage {
+            title: self.title(),
+            message: self.to_string(),
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, AppError::TooManyRequests(_)) {
+            response.insert_header(("Retry-After", "60"));
+        }
+        match page.render() {
+            Ok(body) => response.content_type("text/html; charset=utf-8").body(body),
+            Err(_) => response
+                .content_type("text/plain; charset=utf-8")
+                .body(self.to_string()),
+        }
+    }
+}
+
+/// Render a page with a status (422 for a form with errors); a template failure becomes a 500.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
+    let body = page.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}

@@ -1,0 +1,10 @@
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,210 @@
+//! Reading the registration form from a multipart stream, with every limit enforced while the
+//! bytes arrive: nothing is buffered beyond what the form may legitimately hold.
+
+use std::time::Duration;
+
+use actix_multipart::{Field, Multipart};
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use actix_web::web::Payload;
+use futures_util::TryStreamExt;
+
+use crate::domain::logo::MAX_LOGO_BYTES;
+use crate::domain::registration::RegistrationInput;
+use crate::error::AppError;
+
+/// The whole request; the logo may use half of it.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// A client must finish sending the form within this time.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Limits per text field, in bytes: generous for what the rules accept, small next to the body.
+fn text_limit(name: &str) -> Option<usize> {
+    Some(match name {
+        // 20 URIs of 2048 bytes, with line breaks and some slack for blank lines.
+        "redirect_uris" => 48 * 1024,
+        // 1000 characters of up to 4 bytes each.
+        "scope_reason" => 4 * 1024,
+        "client_name" | "client_uri" | "tos_uri" | "policy_uri" | "contacts" | "initiation_uri"
+        | "settings_uri" | "client_type" | "scopes" | "pkce" | "pkce_exception"
+        | "subject_type" | "csrf_token" | "logo_token" => 4 * 1024,
+        _ => return None,
+    })
+}
+
+/// More than the catalogue could ever hold; stops a flood of repeated `scopes` parts.
+const MAX_SCOPE_VALUES: usize = 100;
+
+pub enum Upload {
+    /// No file chosen.
+    None,
+    Bytes(Vec<u8>),
+    /// Over the logo limit: the rest was read and dropped, never kept.
+    TooLarge,
+}
+
+pub struct RegistrationForm {
+    pub input: RegistrationInput,
+    pub csrf_token: String,
+    /// The token of a logo held from an earlier attempt.
+    pub logo_token: String,
+    pub logo: Upload,
+}
+
+/// Checks that need only the headers: run before a single body byte is read.
+pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Err(AppError::UnsupportedMediaType(
+            "This form must be sent as multipart/form-data.".into(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge(
+        "The form is larger than 2 MiB in total. The logo may be at most 1 MiB; go back and choose a smaller file.".into(),
+    )
+}
+
+pub async fn read(req: &HttpRequest, payload: Payload) -> Result<RegistrationForm, AppError> {
+    check_headers(req)?;
+    let multipart = Multipart::new(req.headers(), payload);
+    tokio::time::timeout(BODY_TIMEOUT, read_fields(multipart))
+        .await
+        .map_err(|_| AppError::RequestTimeout)?
+}
+
+async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppError> {
+    let mut form = RegistrationForm {
+        input: RegistrationInput::default(),
+        csrf_token: String::new(),
+        logo_token: String::new(),
+        logo: Upload::None,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut budget = MAX_BODY_BYTES;
+
+    while let Some(mut field) = multipart.try_next().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name != "scopes" {
+            if seen.contains(&name) {
+                return Err(AppError::BadRequest(format!(
+                    "The form has the field {:?} twice.",
+                    truncate(&name)
+                )));
+            }
+            seen.push(name.clone());
+        }
+
+        if name == "logo" {
+            form.logo = read_upload(&mut field, &mut budget).await?;
+            continue;
+        }
+        let limit = text_limit(&name).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "The form has an unknown field {:?}.",
+                truncate(&name)
+            ))
+        })?;
+        let value = read_text(&mut field, &name, limit, &mut budget).await?;
+        let input = &mut form.input;
+        match name.as_str() {
+            "client_name" => input.client_name = value,
+            "client_uri" => input.client_uri = value,
+            "tos_uri" => input.tos_uri = value,
+            "policy_uri" => input.policy_uri = value,
+            "contacts" => input.contacts = value,
+            "initiation_uri" => input.initiation_uri = value,
+            "settings_uri" => input.settings_uri = value,
+            "client_type" => input.client_type = value,
+            "redirect_uris" => input.redirect_uris = value,
+            "scope_reason" => input.scope_reason = value,
+            "pkce" => input.pkce = value,
+            "pkce_exception" => input.pkce_exception = value,
+            "subject_type" => input.subject_type = value,
+            "csrf_token" => form.csrf_token = value,
+            "logo_token" => form.logo_token = value,
+            "scopes" => {
+                if input.scopes.len() >= MAX_SCOPE_VALUES {
+                    return Err(AppError::BadRequest("The form has too many scopes.".into()));
+                }
+                input.scopes.push(value)
+            }
+            _ => unreachable!("text_limit knows every field"),
+        }
+    }
+    Ok(form)
+}
+
+fn unreadable(e: actix_multipart::MultipartError) -> AppError {
+    AppError::BadRequest(format!("The form could not be read: {e}."))
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+/// Take bytes from the shared budget; over it, the whole request is refused.
+fn spend(budget: &mut usize, n: usize) -> Result<(), AppError> {
+    *budget = budget.checked_sub(n).ok_or_else(too_large)?;
+    Ok(())
+}
+
+async fn read_text(
+    field: &mut Field,
+    name: &str,
+    limit: usize,
+    budget: &mut usize,
+) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
+        spend(budget, chunk.len())?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(AppError::BadRequest(format!(
+                "The field {name} is longer than {} KiB.",
+                limit / 1024
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::BadRequest(format!("The field {name} is not valid UTF-8 text.")))
+}
+
+async fn read_upload(field: &mut Field, budget: &mut usize) -> Result<Upload, AppError> {
+    let mut bytes = Vec::new();
+    let mut over = false;
+    while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
+        spend(budget, chunk.len())?;
+        if over || bytes.len() + chunk.len() > MAX_LOGO_BYTES {
+            // Keep reading (within the body budget) so the rest of the form arrives and the
+            // partner sees every other field kept, but drop the file's bytes.
+            over = true;
+            bytes = Vec::new();
+            continue;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(match (over, bytes.is_empty()) {
+        (true, _) => Upload::TooLarge,
+        (false, true) => Upload::None,
+        (false, false) => Upload::Bytes(bytes),
+    })
+}

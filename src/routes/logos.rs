@@ -1,0 +1,48 @@
+//! Stored logos. Ids are random, so unannounced integrations cannot be enumerated.
+
+use actix_web::{HttpResponse, web};
+
+use crate::auth::is_token_shaped;
+use crate::db;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+fn png(body: Vec<u8>, cache: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("Cache-Control", cache))
+        .body(body)
+}
+
+pub async fn serve(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !is_token_shaped(&id) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.db.acquire().await?;
+    let body = db::logos::png(&mut conn, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // A stored logo never changes: a new upload gets a new id.
+    Ok(png(body, "public, max-age=31536000, immutable"))
+}
+
+/// A logo held for a form with errors, shown back to the partner who uploaded it.
+pub async fn held(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !is_token_shaped(&token) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.db.acquire().await?;
+    let id = db::logos::find_held(&mut conn, &token, db::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let body = db::logos::held_png(&mut conn, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(png(body, "private, no-store"))
+}

@@ -1,0 +1,70 @@
+//! Small pieces of presentation shared by several pages.
+
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::db::submissions::RevisionRow;
+use crate::domain::registration::RegistrationInput;
+use crate::domain::scopes::ScopeCatalogue;
+
+/// "2026-11-29 19:23 UTC": stored times are Unix seconds.
+pub fn utc(seconds: &i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    OffsetDateTime::from_unix_timestamp(*seconds)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown time".into())
+}
+
+/// What an end user would see when this client asks for access.
+pub struct ConsentPreview {
+    pub client_name: String,
+    pub logo_url: Option<String>,
+    pub tos_uri: String,
+    pub policy_uri: String,
+    /// (scope, plain-language description)
+    pub scopes: Vec<(String, String)>,
+}
+
+impl ConsentPreview {
+    pub fn from_input(
+        input: &RegistrationInput,
+        logo_url: Option<String>,
+        catalogue: &ScopeCatalogue,
+    ) -> ConsentPreview {
+        let scopes = input
+            .scopes
+            .iter()
+            .filter_map(|name| catalogue.scope(name))
+            .map(|s| (s.name.clone(), s.description.clone()))
+            .collect();
+        ConsentPreview {
+            client_name: input.client_name.trim().to_owned(),
+            logo_url,
+            tos_uri: input.tos_uri.trim().to_owned(),
+            policy_uri: input.policy_uri.trim().to_owned(),
+            scopes,
+        }
+    }
+
+    pub fn from_revision(revision: &RevisionRow, catalogue: &ScopeCatalogue) -> ConsentPreview {
+        ConsentPreview::from_input(
+            &revision.to_input(),
+            Some(format!("/logos/{}.png", revision.logo_id)),
+            catalogue,
+        )
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.client_name.is_empty() {
+            "Your application"
+        } else {
+            &self.client_name
+        }
+    }
+
+    /// Only real web links are rendered as links in the preview.
+    pub fn is_web_link(uri: &str) -> bool {
+        uri.starts_with("https://") || uri.starts_with("http://")
+    }
+}

@@ -1,0 +1,239 @@
+//! Starting the real app on port 0 with a temporary data folder, and talking to it.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use image::{ImageFormat, Rgba, RgbaImage};
+use partner_registry::config::Settings;
+use partner_registry::startup::Application;
+use reqwest::multipart::{Form, Part};
+use reqwest::{Response, redirect};
+use scraper::{Html, Selector};
+use sqlx::SqlitePool;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub address: String,
+    pub db: SqlitePool,
+    pub data_dir: TempDir,
+    pub client: reqwest::Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Start the app with settings adjusted by `adjust` (on top of the test defaults).
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("a temporary folder");
+    let mut vars = HashMap::new();
+    vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+    vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
+    vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
+    adjust(&mut vars);
+    let settings = Settings::from_vars(&vars).expect("valid test settings");
+    let app = Application::build(settings).await.expect("the app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db,
+        data_dir,
+        client: new_client(),
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("a client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_html(&self, path: &str) -> Html {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        Html::parse_document(&response.text().await.unwrap())
+    }
+
+    /// The anti-forgery token of the form at `path` (which also sets our cookie).
+    pub async fn csrf_token(&self, path: &str) -> String {
+        let page = self.get_html(path).await;
+        attr(&page, "input[name=csrf_token]", "value").expect("a csrf_token field")
+    }
+
+    pub async fn post_register(&self, form: &FormFields) -> Response {
+        self.post_multipart("/register", form).await
+    }
+
+    pub async fn post_multipart(&self, path: &str, form: &FormFields) -> Response {
+        self.client
+            .post(self.url(path))
+            .multipart(form.to_multipart())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Register a valid client and return the status page path.
+    pub async fn register(&self) -> String {
+        let token = self.csrf_token("/register").await;
+        let response = self.post_register(&FormFields::valid(&token)).await;
+        assert_eq!(response.status(), 303);
+        location(&response)
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db)
+            .await
+            .expect("count query")
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The fields of a registration form, with a logo file.
+#[derive(Clone)]
+pub struct FormFields {
+    pub fields: Vec<(String, String)>,
+    pub logo: Option<(Vec<u8>, String)>,
+}
+
+impl FormFields {
+    pub fn valid(csrf_token: &str) -> FormFields {
+        let fields = [
+            ("csrf_token", csrf_token),
+            ("client_name", "Ledgerly"),
+            ("client_uri", "https://ledgerly.example"),
+            ("tos_uri", "https://ledgerly.example/terms"),
+            ("policy_uri", "https://ledgerly.example/privacy"),
+            ("contacts", "dev@ledgerly.example\nops@ledgerly.example"),
+            ("initiation_uri", "https://ledgerly.example/connect"),
+            ("settings_uri", "https://ledgerly.example/settings"),
+            ("client_type", "confidential"),
+            (
+                "redirect_uris",
+                "https://ledgerly.example/callback\nhttp://localhost:8080/cb",
+            ),
+            ("scopes", "users:read"),
+            ("scopes", "expenses:read"),
+            ("scope_reason", "We sync expenses into the ledger."),
+            ("pkce", "supported"),
+            ("pkce_exception", ""),
+            ("subject_type", "company"),
+        ];
+        FormFields {
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            logo: Some((png(256, 256), "logo.png".into())),
+        }
+    }
+
+    /// Replace every value of `name` with one value.
+    pub fn set(mut self, name: &str, value: &str) -> FormFields {
+        self.fields.retain(|(k, _)| k != name);
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> FormFields {
+        self.fields.retain(|(k, _)| k != name);
+        if name == "logo" {
+            self.logo = None;
+        }
+        self
+    }
+
+    pub fn logo(mut self, bytes: Vec<u8>, file_name: &str) -> FormFields {
+        self.logo = Some((bytes, file_name.into()));
+        self
+    }
+
+    pub fn to_multipart(&self) -> Form {
+        let mut form = Form::new();
+        for (k, v) in &self.fields {
+            form = form.text(k.clone(), v.clone());
+        }
+        let (bytes, name) = self.logo.clone().unwrap_or_default();
+        // A browser sends an empty file part when no file is chosen.
+        let part = Part::bytes(bytes)
+            .file_name(name)
+            .mime_str("application/octet-stream")
+            .unwrap();
+        form.part("logo", part)
+    }
+}
+
+fn encode(img: RgbaImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    if format == ImageFormat::Jpeg {
+        image::DynamicImage::ImageRgba8(img)
+            .to_rgb8()
+            .write_to(&mut out, format)
+            .unwrap();
+    } else {
+        img.write_to(&mut out, format).unwrap();
+    }
+    out.into_inner()
+}
+
+fn picture(width: u32, height: u32) -> RgbaImage {
+    RgbaImage::from_fn(width, height, |x, y| {
+        Rgba([(x % 256) as u8, (y % 256) as u8, 120, 255])
+    })
+}
+
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(picture(width, height), ImageFormat::Png)
+}
+
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    encode(picture(width, height), ImageFormat::Jpeg)
+}
+
+pub fn select(page: &Html, css: &str) -> Vec<String> {
+    let selector = Selector::parse(css).expect("valid selector");
+    page.select(&selector)
+        .map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+pub fn attr(page: &Html, css: &str, name: &str) -> Option<String> {
+    let selector = Selector::parse(css).expect("valid selector");
+    page.select(&selector)
+        .next()
+        .and_then(|e| e.value().attr(name))
+        .map(str::to_owned)
+}
+
+pub fn exists(page: &Html, css: &str) -> bool {
+    let selector = Selector::parse(css).expect("valid selector");
+    page.select(&selector).next().is_some()
+}

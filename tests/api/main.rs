@@ -1,0 +1,5 @@
+//! One integration binary: the real server, a real SQLite file, real multipart bodies.
+
+mod helpers;
+mod register;
+mod site;

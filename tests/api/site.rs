@@ -1,0 +1,115 @@
+//! What every page shares: headers, health, robots, refusal of cross-site posts.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/register", "/robots.txt", "/nowhere"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("form-action 'self'") && !csp.contains("unsafe-inline"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "no HSTS over http"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_https_public_url_turns_on_hsts_and_secure_cookies() {
+    let app = spawn_app_with(|vars| {
+        vars.insert("PUBLIC_URL".into(), "https://partners.example".into());
+    })
+    .await;
+    let response = app.get("/register").await;
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("__Host-") && cookie.contains("Secure") && cookie.contains("HttpOnly")
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_when_the_database_does() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn robots_keeps_crawlers_out_of_private_pages() {
+    let app = spawn_app().await;
+    let body = app.get("/robots.txt").await.text().await.unwrap();
+    for path in ["/submissions/", "/credentials/", "/staff/"] {
+        assert!(
+            body.lines().any(|l| l == format!("Disallow: {path}")),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_is_refused_before_the_body_is_read() {
+    let app = spawn_app().await;
+    let token = app.csrf_token("/register").await;
+    let form = FormFields::valid(&token);
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/register"))
+            .header(header, value)
+            .multipart(form.to_multipart())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{header}");
+    }
+    let same_origin = app
+        .client
+        .post(app.url("/register"))
+        .header("origin", app.address.clone())
+        .multipart(form.to_multipart())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_readable_404() {
+    let app = spawn_app().await;
+    let response = app.get("/nowhere").await;
+    assert_eq!(response.status(), 404);
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(select(&page, "h1"), ["Not found"]);
+}
+
+#[tokio::test]
+async fn first_start_creates_the_database_and_a_private_session_key() {
+    let app = spawn_app().await;
+    assert!(app.data_dir.path().join("registry.db").is_file());
+    let key = app.data_dir.path().join("session.key");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(text.len(), 128, "64 bytes as hex");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
