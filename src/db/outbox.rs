@@ -2,8 +2,13 @@
 //! the worker in `mail::worker`.
 
 use sqlx::{FromRow, SqliteConnection};
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use crate::mail::messages::Email;
+
+/// A message is given up (state `failed`) after this many transient failures.
+pub const MAX_ATTEMPTS: i64 = 10;
 
 /// Queue one rendered email to one recipient.
 pub async fn enqueue(
@@ -46,21 +51,191 @@ pub struct OutboxRow {
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
+    pub lease_until: Option<i64>,
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+}
+
+impl OutboxRow {
+    /// The delivery state in a phrase for the staff page, e.g.
+    /// "Retrying (attempt 2 of 10, next at 2026-11-29 19:23 UTC): connection refused".
+    pub fn state_label(&self) -> String {
+        let error = self.last_error.as_deref().unwrap_or("no error recorded");
+        match self.state.as_str() {
+            "sent" => format!("Sent {}", utc(self.sent_at.unwrap_or(self.next_attempt_at))),
+            "failed" => format!("Failed: {error}"),
+            "sending" => format!("Sending (attempt {} of {MAX_ATTEMPTS})", self.attempts),
+            // Never tried yet, or put back by a staff retry (which starts the count afresh).
+            _ if self.attempts == 0 => "Queued".into(),
+            _ => format!(
+                "Retrying (attempt {} of {MAX_ATTEMPTS}, next at {}): {error}",
+                self.attempts + 1,
+                utc(self.next_attempt_at)
+            ),
+        }
+    }
+}
+
+/// "2026-11-29 19:23 UTC", as on the pages.
+fn utc(seconds: i64) -> String {
+    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "unknown time".into())
+}
+
+const COLUMNS: &str =
+    "id, submission_id, kind, recipient, subject, text_body, html_body, message_id,
+    state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
+
+/// Claim the next due message for `lease` seconds: a queued one whose time has come, or one
+/// whose sender's lease ran out (it crashed mid-send). One statement, so two workers can never
+/// claim the same row, and nothing stays locked while the message is on the wire.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    now: i64,
+    lease: i64,
+) -> sqlx::Result<Option<OutboxRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
+         WHERE id = (SELECT id FROM outbox
+                     WHERE (state = 'queued' AND next_attempt_at <= ?)
+                        OR (state = 'sending' AND lease_until <= ?)
+                     ORDER BY next_attempt_at, id LIMIT 1)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now + lease)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+// The outcome is recorded only by the claim that is still current (same attempt, still
+// sending): a worker that outlived its lease must not overwrite the newer claim's result.
+
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    claimed: &OutboxRow,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL
+         WHERE id = ? AND state = 'sending' AND attempts = ?",
+    )
+    .bind(now)
+    .bind(claimed.id)
+    .bind(claimed.attempts)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_retry(
+    conn: &mut SqliteConnection,
+    claimed: &OutboxRow,
+    next_attempt_at: i64,
+    error: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?
+         WHERE id = ? AND state = 'sending' AND attempts = ?",
+    )
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(claimed.id)
+    .bind(claimed.attempts)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
+    claimed: &OutboxRow,
+    error: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = ?
+         WHERE id = ? AND state = 'sending' AND attempts = ?",
+    )
+    .bind(error)
+    .bind(claimed.id)
+    .bind(claimed.attempts)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Staff "retry": put a failed message back in the queue, due now, with a fresh set of
+/// attempts (whatever made it fail has presumably been fixed). The last error stays visible
+/// until the next attempt replaces it. False when the row is not failed (or does not exist).
+pub async fn retry(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, lease_until = NULL
+         WHERE id = ? AND state = 'failed'",
+    )
+    .bind(crate::db::now())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn for_submission(
     conn: &mut SqliteConnection,
     submission_id: i64,
 ) -> sqlx::Result<Vec<OutboxRow>> {
-    sqlx::query_as(
-        "SELECT id, submission_id, kind, recipient, subject, text_body, html_body, message_id,
-                state, attempts, next_attempt_at, last_error, created_at, sent_at
-         FROM outbox WHERE submission_id = ? ORDER BY id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE submission_id = ? ORDER BY id"
+    ))
     .bind(submission_id)
     .fetch_all(conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, attempts: i64, last_error: Option<&str>) -> OutboxRow {
+        OutboxRow {
+            id: 1,
+            submission_id: Some(1),
+            kind: "receipt".into(),
+            recipient: "dev@ledgerly.example".into(),
+            subject: "We received your registration of Ledgerly".into(),
+            text_body: String::new(),
+            html_body: String::new(),
+            message_id: "<1@localhost>".into(),
+            state: state.into(),
+            attempts,
+            next_attempt_at: 1_795_980_180, // 2026-11-29 19:23 UTC
+            lease_until: None,
+            last_error: last_error.map(str::to_owned),
+            created_at: 1_795_980_100,
+            sent_at: (state == "sent").then_some(1_795_980_180),
+        }
+    }
+
+    #[test]
+    fn the_state_label_says_what_staff_need_to_know() {
+        assert_eq!(row("queued", 0, None).state_label(), "Queued");
+        assert_eq!(
+            row("sent", 1, None).state_label(),
+            "Sent 2026-11-29 19:23 UTC"
+        );
+        assert_eq!(
+            row("queued", 1, Some("Connection error: refused")).state_label(),
+            "Retrying (attempt 2 of 10, next at 2026-11-29 19:23 UTC): Connection error: refused"
+        );
+        assert_eq!(
+            row("failed", 1, Some("permanent error (554): no")).state_label(),
+            "Failed: permanent error (554): no"
+        );
+        // A staff retry starts afresh: it reads as queued until it is tried.
+        assert_eq!(row("queued", 0, Some("old error")).state_label(), "Queued");
+    }
 }

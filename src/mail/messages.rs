@@ -49,3 +49,242 @@ impl Receipt {
         })
     }
 }
+
+/// Staff approved the registration: the Client ID, what it may do, and what to do next.
+pub struct Approved {
+    pub client_name: String,
+    pub client_id: String,
+    /// (scope, plain-language description)
+    pub scopes: Vec<(String, String)>,
+    pub environment: String,
+    /// Confidential clients only: the one-time link that reveals the secret (valid 7 days,
+    /// works once). The secret itself does not exist yet when this is sent.
+    pub credentials_url: Option<String>,
+    pub status_url: String,
+}
+
+message_templates!(
+    Approved,
+    ApprovedText = "mail/approved.txt",
+    ApprovedHtml = "mail/approved.html"
+);
+
+impl Approved {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "approved",
+            subject: format!("{} is approved", self.client_name),
+            text: ApprovedText { m: self }.render()?,
+            html: ApprovedHtml { m: self }.render()?,
+        })
+    }
+}
+
+/// Staff asked for changes before they can approve.
+pub struct ChangesRequested {
+    pub client_name: String,
+    pub message: String,
+    pub edit_url: String,
+    pub status_url: String,
+}
+
+message_templates!(
+    ChangesRequested,
+    ChangesRequestedText = "mail/changes_requested.txt",
+    ChangesRequestedHtml = "mail/changes_requested.html"
+);
+
+impl ChangesRequested {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "changes_requested",
+            subject: format!("Changes requested for {}", self.client_name),
+            text: ChangesRequestedText { m: self }.render()?,
+            html: ChangesRequestedHtml { m: self }.render()?,
+        })
+    }
+}
+
+/// Staff rejected the registration.
+pub struct Rejected {
+    pub client_name: String,
+    pub reason: String,
+    pub status_url: String,
+}
+
+message_templates!(
+    Rejected,
+    RejectedText = "mail/rejected.txt",
+    RejectedHtml = "mail/rejected.html"
+);
+
+impl Rejected {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "rejected",
+            subject: format!("{} was not approved", self.client_name),
+            text: RejectedText { m: self }.render()?,
+            html: RejectedHtml { m: self }.render()?,
+        })
+    }
+}
+
+/// Staff rotated the client secret: the old one stopped working, here is a new one-time link.
+pub struct SecretRotated {
+    pub client_name: String,
+    pub client_id: String,
+    pub credentials_url: String,
+}
+
+message_templates!(
+    SecretRotated,
+    SecretRotatedText = "mail/secret_rotated.txt",
+    SecretRotatedHtml = "mail/secret_rotated.html"
+);
+
+impl SecretRotated {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "secret_rotated",
+            subject: format!("New client secret for {}", self.client_name),
+            text: SecretRotatedText { m: self }.render()?,
+            html: SecretRotatedHtml { m: self }.render()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVIL: &str = "<b>Evil</b>";
+    const STATUS: &str = "https://registry.example/submissions/abc";
+    const CREDENTIALS: &str = "https://registry.example/credentials/xyz";
+
+    /// The subject names the client, both parts carry every link, and the HTML part shows
+    /// the client's name as text, never as markup.
+    fn assert_well_formed(email: &Email, links: &[&str]) {
+        assert!(email.subject.contains(EVIL), "{}", email.subject);
+        for link in links {
+            assert!(email.text.contains(link), "text lacks {link}");
+            assert!(
+                email.html.contains(&format!("href=\"{link}\"")),
+                "html lacks {link}"
+            );
+        }
+        assert!(email.text.contains(EVIL), "the text part is not HTML");
+        assert!(!email.html.contains(EVIL));
+        assert!(email.html.contains("&#60;b&#62;Evil&#60;/b&#62;"));
+    }
+
+    fn approved(credentials_url: Option<&str>) -> Approved {
+        Approved {
+            client_name: EVIL.into(),
+            client_id: "0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11".into(),
+            scopes: vec![
+                ("users:read".into(), "Read users".into()),
+                ("expenses:read".into(), "Read expenses".into()),
+            ],
+            environment: "staging".into(),
+            credentials_url: credentials_url.map(str::to_owned),
+            status_url: STATUS.into(),
+        }
+    }
+
+    #[test]
+    fn the_receipt_links_to_the_status_page() {
+        let email = Receipt {
+            client_name: EVIL.into(),
+            status_url: STATUS.into(),
+        }
+        .render()
+        .unwrap();
+        assert_eq!(email.kind, "receipt");
+        assert_well_formed(&email, &[STATUS]);
+    }
+
+    #[test]
+    fn the_approval_of_a_confidential_client_has_its_id_scopes_environment_and_one_time_link() {
+        let email = approved(Some(CREDENTIALS)).render().unwrap();
+        assert_eq!(email.kind, "approved");
+        assert_well_formed(&email, &[STATUS, CREDENTIALS]);
+        for part in [&email.text, &email.html] {
+            assert!(part.contains("0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11"));
+            assert!(part.contains("users:read") && part.contains("Read expenses"));
+            assert!(part.contains("staging"));
+            assert!(part.contains("7 days") && part.contains("once"));
+            assert!(part.contains("PKCE") && part.contains("redirect URI"));
+        }
+    }
+
+    #[test]
+    fn the_approval_of_a_public_client_has_no_credentials_link() {
+        let email = approved(None).render().unwrap();
+        assert_well_formed(&email, &[STATUS]);
+        for part in [&email.text, &email.html] {
+            assert!(!part.contains("/credentials/"));
+            assert!(!part.contains("7 days"));
+            assert!(part.contains("public client"));
+        }
+    }
+
+    #[test]
+    fn a_change_request_carries_the_message_and_the_edit_link() {
+        let email = ChangesRequested {
+            client_name: EVIL.into(),
+            message: "Please use https for the redirect URI.".into(),
+            edit_url: format!("{STATUS}/edit"),
+            status_url: STATUS.into(),
+        }
+        .render()
+        .unwrap();
+        assert_eq!(email.kind, "changes_requested");
+        assert_well_formed(&email, &[&format!("{STATUS}/edit"), STATUS]);
+        assert!(
+            email
+                .text
+                .contains("Please use https for the redirect URI.")
+        );
+        assert!(
+            email
+                .html
+                .contains("Please use https for the redirect URI.")
+        );
+    }
+
+    #[test]
+    fn a_rejection_carries_the_reason() {
+        let email = Rejected {
+            client_name: EVIL.into(),
+            reason: "We could not verify the <company>.".into(),
+            status_url: STATUS.into(),
+        }
+        .render()
+        .unwrap();
+        assert_eq!(email.kind, "rejected");
+        assert_well_formed(&email, &[STATUS]);
+        assert!(email.text.contains("We could not verify the <company>."));
+        assert!(
+            !email.html.contains("<company>"),
+            "the reason is escaped too"
+        );
+    }
+
+    #[test]
+    fn a_rotation_says_the_old_secret_stopped_and_links_to_the_new_one() {
+        let email = SecretRotated {
+            client_name: EVIL.into(),
+            client_id: "0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11".into(),
+            credentials_url: CREDENTIALS.into(),
+        }
+        .render()
+        .unwrap();
+        assert_eq!(email.kind, "secret_rotated");
+        assert_well_formed(&email, &[CREDENTIALS]);
+        for part in [&email.text, &email.html] {
+            assert!(part.contains("0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11"));
+            assert!(part.contains("stopped working"));
+            assert!(part.contains("7 days") && part.contains("once"));
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Email: the messages (askama templates), queuing them in the outbox, and the transport.
 
 pub mod messages;
+pub mod transport;
+pub mod worker;
 
 use sqlx::SqliteConnection;
 use url::Url;
