@@ -96,6 +96,11 @@ pub struct Settings {
     pub session_key: Option<std::sync::Arc<SecretBox<[u8; SESSION_KEY_LEN]>>>,
     pub scopes: ScopeCatalogue,
     pub register_rate_limit: u32,
+    /// Start the background mail worker. Not a setting: tests turn it off and step the worker
+    /// by hand.
+    pub run_mail_worker: bool,
+    /// How long a client may take to send a form's body. Not a setting: tests shorten it.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -183,6 +188,8 @@ impl Settings {
             session_key,
             scopes,
             register_rate_limit,
+            run_mail_worker: true,
+            body_timeout: std::time::Duration::from_secs(30),
         })
     }
 
@@ -192,7 +199,9 @@ impl Settings {
         vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
         vars.insert("DATA_DIR".into(), data_dir.display().to_string());
         vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
-        Settings::from_vars(&vars).expect("test settings are valid")
+        let mut settings = Settings::from_vars(&vars).expect("test settings are valid");
+        settings.run_mail_worker = false;
+        settings
     }
 
     pub fn mail_dir(&self) -> PathBuf {

@@ -14,6 +14,8 @@ pub enum AppError {
     Forbidden,
     #[error("Page not found.")]
     NotFound,
+    #[error("Please sign in.")]
+    LoginRequired,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -53,6 +55,7 @@ impl AppError {
             AppError::BadRequest(_) => "The form could not be read",
             AppError::Forbidden => "Request refused",
             AppError::NotFound => "Not found",
+            AppError::LoginRequired => "Sign in",
             AppError::PayloadTooLarge(_) => "Upload too large",
             AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
             AppError::RequestTimeout => "Request too slow",
@@ -69,6 +72,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -82,6 +86,11 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             // The cause chain goes to the log, never to the page.
             tracing::error!(error = ?cause, "request failed");
+        }
+        if let AppError::LoginRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, "/staff/login"))
+                .finish();
         }
         let page = ErrorPage {
             title: self.title(),

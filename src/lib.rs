@@ -1,10 +1,12 @@
 pub mod auth;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod middleware;
+pub mod review;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

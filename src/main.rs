@@ -1,9 +1,12 @@
 //! The command line: `serve` (the default) and the administrative commands.
 
 use clap::{Parser, Subcommand};
+use partner_registry::auth::password::NewPassword;
 use partner_registry::config::Settings;
+use partner_registry::db;
 use partner_registry::startup::Application;
 use partner_registry::telemetry;
+use secrecy::SecretString;
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +23,28 @@ struct Cli {
 enum Command {
     /// Run the portal (the default).
     Serve,
+    /// Write a consistent copy of the database to FILE while the portal runs (VACUUM INTO).
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: std::path::PathBuf,
+    },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Create a staff account. The password is read from standard input (one line) when it is
+    /// not a terminal, else prompted for without echo.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -35,6 +60,10 @@ async fn main() {
     };
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
+        Command::Backup { file } => backup(settings, &file).await,
+        Command::Staff {
+            command: StaffCommand::Add { email, name },
+        } => staff_add(settings, &email, &name).await,
     };
     if let Err(e) = outcome {
         eprintln!("partner-registry: {e:#}");
@@ -45,5 +74,41 @@ async fn main() {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal};
+
+    let (name, email) = partner_registry::routes::staff::parse_account(name, email)
+        .map_err(|errors| anyhow::anyhow!(errors.join(" ")))?;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password (at least 12 characters): ")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    let password = NewPassword::parse(SecretString::from(password)).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = db::connect(&settings.database_url).await?;
+    let hash = password.hash().await?;
+    let mut conn = pool.acquire().await?;
+    match db::staff::insert(&mut conn, &email, &name, &hash, db::now()).await? {
+        Some(_) => {
+            println!("Staff account created for {email}.");
+            Ok(())
+        }
+        None => anyhow::bail!("{email} already has a staff account"),
+    }
+}
+
+async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    if file.exists() {
+        anyhow::bail!("{} already exists; choose a new file name", file.display());
+    }
+    let pool = db::connect(&settings.database_url).await?;
+    db::backup(&pool, file).await?;
+    println!("Backup written to {}.", file.display());
     Ok(())
 }

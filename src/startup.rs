@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -20,6 +20,8 @@ use crate::auth::csrf::CsrfKey;
 use crate::config::Settings;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
+use crate::mail::transport::MailTransport;
+use crate::mail::worker::{Worker, WorkerHandle};
 use crate::{db, middleware, routes};
 
 /// What every handler can reach.
@@ -30,6 +32,12 @@ pub struct AppState {
     pub scopes: ScopeCatalogue,
     pub csrf: CsrfKey,
     pub register_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// `Secure` and `__Host-` cookies when the public URL is https.
+    pub secure_cookies: bool,
+    /// The first-run setup link's token, while no staff account exists.
+    pub setup_token: Option<String>,
+    /// How long a client may take to send a form's body.
+    pub body_timeout: Duration,
     /// Logo decoding is CPU-bound: at most one per core at a time, so a burst of uploads
     /// queues instead of multiplying memory.
     pub logo_slots: Semaphore,
@@ -38,8 +46,11 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     public_url: Url,
+    setup_url: Option<Url>,
     db: SqlitePool,
     server: Server,
+    mail_worker: Worker,
+    mail_task: Option<WorkerHandle>,
 }
 
 impl Application {
@@ -63,6 +74,12 @@ impl Application {
 
         let register_limiter = NonZeroU32::new(settings.register_rate_limit)
             .map(|per_minute| RateLimiter::keyed(Quota::per_minute(per_minute)));
+        let setup_token = first_run_setup_token(&db, &public_url).await?;
+        let setup_url = setup_token.as_ref().map(|t| {
+            public_url
+                .join(&format!("staff/setup?token={t}"))
+                .expect("a path")
+        });
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -71,14 +88,23 @@ impl Application {
             scopes: settings.scopes.clone(),
             csrf: CsrfKey::new(session_key.expose_secret(), https),
             register_limiter,
+            secure_cookies: https,
+            setup_token,
+            body_timeout: settings.body_timeout,
             logo_slots: Semaphore::new(cores),
         });
 
         spawn_housekeeping(state.clone().into_inner());
+        let transport = MailTransport::from_settings(&settings)?;
+        let mail_worker = Worker::new(db.clone(), transport, settings.mail_from.clone());
+        let mail_task = settings
+            .run_mail_worker
+            .then(|| mail_worker.clone().spawn());
 
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(routes::form_config())
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(middleware::security_headers(https))
                 .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
@@ -93,8 +119,11 @@ impl Application {
         Ok(Application {
             port: address.port(),
             public_url,
+            setup_url,
             db,
             server,
+            mail_worker,
+            mail_task,
         })
     }
 
@@ -106,16 +135,52 @@ impl Application {
         &self.public_url
     }
 
+    /// The first-run link printed in the log, when no staff account existed at start.
+    pub fn setup_url(&self) -> Option<&Url> {
+        self.setup_url.as_ref()
+    }
+
     pub fn db(&self) -> SqlitePool {
         self.db.clone()
     }
 
+    /// A handle on the outbox worker, to step it by hand (tests run without the loop).
+    pub fn mail_worker(&self) -> Worker {
+        self.mail_worker.clone()
+    }
+
+    /// Stops the server from outside (tests simulate a restart with it).
+    pub fn server_handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until stopped (a signal or the handle), then let the mail worker finish the
+    /// message in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(mail_task) = self.mail_task {
+            mail_task.stop().await;
+        }
+        served
     }
 }
 
-/// Expire held logos nobody came back for, and forget idle rate-limit entries.
+/// With no staff account yet, print a one-time link to create the first one.
+async fn first_run_setup_token(
+    db: &SqlitePool,
+    public_url: &Url,
+) -> anyhow::Result<Option<String>> {
+    let mut conn = db.acquire().await?;
+    if db::staff::count(&mut conn).await? > 0 {
+        return Ok(None);
+    }
+    let token = crate::auth::random_token(32);
+    let url = public_url.join(&format!("staff/setup?token={token}"))?;
+    tracing::warn!("no staff account yet: create the first one at {url}");
+    Ok(Some(token))
+}
+
+/// Expire held logos nobody came back for and ended sessions; forget idle rate-limit entries.
 fn spawn_housekeeping(state: Arc<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -126,8 +191,16 @@ fn spawn_housekeeping(state: Arc<AppState>) {
             }
             match state.db.acquire().await {
                 Ok(mut conn) => {
-                    if let Err(e) = db::logos::expire_unclaimed(&mut conn, db::now()).await {
+                    let now = db::now();
+                    if let Err(e) = db::logos::expire_unclaimed(&mut conn, now).await {
                         tracing::warn!(error = %e, "expiring held logos failed");
+                    }
+                    let idle = now - crate::auth::session::IDLE_TIMEOUT_SECONDS;
+                    let absolute = now - crate::auth::session::ABSOLUTE_TIMEOUT_SECONDS;
+                    if let Err(e) =
+                        db::staff::delete_expired_sessions(&mut conn, idle, absolute).await
+                    {
+                        tracing::warn!(error = %e, "expiring staff sessions failed");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "housekeeping could not reach the database"),

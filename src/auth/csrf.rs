@@ -66,18 +66,28 @@ impl CsrfKey {
                 (id, Some(cookie))
             }
         };
-        let token = URL_SAFE_NO_PAD.encode(self.mac(&id).finalize().into_bytes());
-        CsrfSession { token, new_cookie }
+        CsrfSession {
+            token: self.token_for(&id),
+            new_cookie,
+        }
     }
 
     /// Constant-time check of a submitted token against the visitor's cookie.
     pub fn verify(&self, req: &HttpRequest, submitted: &str) -> bool {
-        let Some(id) = self.cookie_id(req) else {
-            return false;
-        };
-        let Ok(tag) = URL_SAFE_NO_PAD.decode(submitted.trim()) else {
-            return false;
-        };
-        self.mac(&id).verify_slice(&tag).is_ok()
+        self.cookie_id(req)
+            .is_some_and(|id| self.verify_for(&id, submitted))
+    }
+
+    /// The token for a session id (a visitor's cookie id, or a staff session).
+    pub fn token_for(&self, session_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(session_id).finalize().into_bytes())
+    }
+
+    /// Constant time: `verify_slice` compares the tags without early exit.
+    pub fn verify_for(&self, session_id: &str, submitted: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(submitted.trim()) {
+            Ok(tag) => self.mac(session_id).verify_slice(&tag).is_ok(),
+            Err(_) => false,
+        }
     }
 }

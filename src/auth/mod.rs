@@ -1,6 +1,8 @@
 //! Tokens, anti-forgery and (later) staff authentication.
 
 pub mod csrf;
+pub mod password;
+pub mod session;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,4 +20,14 @@ pub fn is_token_shaped(s: &str) -> bool {
     (16..=128).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Hex SHA-256: how session ids, link tokens and client secrets are stored. They are 256-bit
+/// random values, so a fast hash is right (no dictionary to guess from).
+pub fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

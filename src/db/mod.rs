@@ -3,6 +3,7 @@
 
 pub mod logos;
 pub mod outbox;
+pub mod staff;
 pub mod submissions;
 
 use std::str::FromStr;
@@ -36,4 +37,17 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
 /// Seconds since the Unix epoch: every stored time.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A consistent copy of the whole database in one file, taken while the portal runs: SQLite's
+/// `VACUUM INTO` reads in one transaction, so writers carry on (WAL) and the copy is a snapshot.
+pub async fn backup(pool: &SqlitePool, file: &std::path::Path) -> anyhow::Result<()> {
+    let path = file
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path is not UTF-8"))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(path)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

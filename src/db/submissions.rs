@@ -17,6 +17,9 @@ pub struct SubmissionRow {
     pub status_note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub secret_hash: Option<String>,
+    pub secret_issued_at: Option<i64>,
+    pub decided_by: Option<String>,
 }
 
 impl SubmissionRow {
@@ -222,4 +225,97 @@ pub async fn events(
         .bind(submission_id)
         .fetch_all(conn)
         .await
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of the staff queue, newest first. Keyset pagination: `before` is the smallest id
+/// of the previous page, so a page costs the same however deep it is.
+pub async fn queue(
+    conn: &mut SqliteConnection,
+    status: Option<Status>,
+    search: Option<&str>,
+    before: Option<i64>,
+) -> sqlx::Result<Vec<SubmissionRow>> {
+    // Built per request so each filter is a plain indexed condition: with (status, id) the
+    // queue is an index range scan whatever the page depth.
+    let mut query = sqlx::QueryBuilder::new("SELECT * FROM submissions WHERE 1 = 1");
+    if let Some(status) = status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(before) = before {
+        query.push(" AND id < ").push_bind(before);
+    }
+    if let Some(q) = search {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        query
+            .push(" AND (client_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR contacts LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR client_id LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(PAGE_SIZE + 1);
+    query.build_query_as().fetch_all(conn).await
+}
+
+/// How many submissions are in each status.
+pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM submissions GROUP BY status")
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn find_by_client_id(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+) -> sqlx::Result<Option<SubmissionRow>> {
+    sqlx::query_as("SELECT * FROM submissions WHERE client_id = ? AND status = 'approved'")
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn approved(conn: &mut SqliteConnection) -> sqlx::Result<Vec<SubmissionRow>> {
+    sqlx::query_as("SELECT * FROM submissions WHERE status = 'approved' ORDER BY id")
+        .fetch_all(conn)
+        .await
+}
+
+/// A resubmission after changes were requested: a new revision, back to pending. Returns
+/// false if the submission was not waiting for changes any more.
+pub async fn resubmit(
+    conn: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    registration: &Registration,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let number = submission.revision + 1;
+    let changed = sqlx::query(
+        "UPDATE submissions SET status = 'pending', revision = ?, client_name = ?, contacts = ?,
+            status_note = NULL, updated_at = ?
+         WHERE id = ? AND status = 'changes_requested' AND revision = ?",
+    )
+    .bind(number)
+    .bind(registration.client_name.as_str())
+    .bind(registration.contacts.as_strings().join(", "))
+    .bind(now)
+    .bind(submission.id)
+    .bind(submission.revision)
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    insert_revision(&mut *conn, submission.id, number, registration, now).await?;
+    add_event(conn, submission.id, "partner", "resubmitted", None, now).await?;
+    Ok(true)
 }

@@ -1,22 +1,23 @@
 //! Reading the registration form from a multipart stream, with every limit enforced while the
 //! bytes arrive: nothing is buffered beyond what the form may legitimately hold.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use actix_multipart::{Field, Multipart};
 use actix_web::HttpRequest;
-use actix_web::http::header;
-use actix_web::web::Payload;
-use futures_util::TryStreamExt;
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::{Bytes, Payload};
+use futures_util::{Stream, StreamExt, TryStreamExt};
 
 use crate::domain::logo::MAX_LOGO_BYTES;
 use crate::domain::registration::RegistrationInput;
 use crate::error::AppError;
 
-/// The whole request; the logo may use half of it.
+/// The whole request body, counted as it streams in; the logo may use half of it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// A client must finish sending the form within this time.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Limits per text field, in bytes: generous for what the rules accept, small next to the body.
 fn text_limit(name: &str) -> Option<usize> {
@@ -83,12 +84,44 @@ fn too_large() -> AppError {
     )
 }
 
-pub async fn read(req: &HttpRequest, payload: Payload) -> Result<RegistrationForm, AppError> {
+/// Read the form. The body is counted chunk by chunk as it arrives (declared length or not,
+/// preamble and part headers included) and the read stops at the limit; a client that sends
+/// too slowly is cut off after `timeout`.
+pub async fn read(
+    req: &HttpRequest,
+    payload: Payload,
+    timeout: Duration,
+) -> Result<RegistrationForm, AppError> {
     check_headers(req)?;
-    let multipart = Multipart::new(req.headers(), payload);
-    tokio::time::timeout(BODY_TIMEOUT, read_fields(multipart))
+    tokio::time::timeout(timeout, read_body(req.headers(), payload))
         .await
         .map_err(|_| AppError::RequestTimeout)?
+}
+
+/// The body half of [`read`], from any byte stream: counts the bytes as they arrive, stops at
+/// the limit and reads the fields. Public so the fuzz target (`fuzz/`) can feed it raw
+/// multipart bodies.
+pub async fn read_body<S>(headers: &HeaderMap, body: S) -> Result<RegistrationForm, AppError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + 'static,
+{
+    let over_limit = Rc::new(Cell::new(false));
+    let flag = over_limit.clone();
+    let mut received = 0usize;
+    let counted = body.map(move |chunk| {
+        let chunk = chunk?;
+        received += chunk.len();
+        if received > MAX_BODY_BYTES {
+            flag.set(true);
+            return Err(PayloadError::Overflow);
+        }
+        Ok(chunk)
+    });
+    let multipart = Multipart::new(headers, counted);
+    match read_fields(multipart).await {
+        Err(_) if over_limit.get() => Err(too_large()),
+        other => other,
+    }
 }
 
 async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppError> {
@@ -99,7 +132,6 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
         logo: Upload::None,
     };
     let mut seen: Vec<String> = Vec::new();
-    let mut budget = MAX_BODY_BYTES;
 
     while let Some(mut field) = multipart.try_next().await.map_err(unreadable)? {
         let name = field.name().unwrap_or("").to_owned();
@@ -114,7 +146,7 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
         }
 
         if name == "logo" {
-            form.logo = read_upload(&mut field, &mut budget).await?;
+            form.logo = read_upload(&mut field).await?;
             continue;
         }
         let limit = text_limit(&name).ok_or_else(|| {
@@ -123,7 +155,7 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
                 truncate(&name)
             ))
         })?;
-        let value = read_text(&mut field, &name, limit, &mut budget).await?;
+        let value = read_text(&mut field, &name, limit).await?;
         let input = &mut form.input;
         match name.as_str() {
             "client_name" => input.client_name = value,
@@ -161,21 +193,9 @@ fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// Take bytes from the shared budget; over it, the whole request is refused.
-fn spend(budget: &mut usize, n: usize) -> Result<(), AppError> {
-    *budget = budget.checked_sub(n).ok_or_else(too_large)?;
-    Ok(())
-}
-
-async fn read_text(
-    field: &mut Field,
-    name: &str,
-    limit: usize,
-    budget: &mut usize,
-) -> Result<String, AppError> {
+async fn read_text(field: &mut Field, name: &str, limit: usize) -> Result<String, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
-        spend(budget, chunk.len())?;
         if bytes.len() + chunk.len() > limit {
             return Err(AppError::BadRequest(format!(
                 "The field {name} is longer than {} KiB.",
@@ -188,13 +208,12 @@ async fn read_text(
         .map_err(|_| AppError::BadRequest(format!("The field {name} is not valid UTF-8 text.")))
 }
 
-async fn read_upload(field: &mut Field, budget: &mut usize) -> Result<Upload, AppError> {
+async fn read_upload(field: &mut Field) -> Result<Upload, AppError> {
     let mut bytes = Vec::new();
     let mut over = false;
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
-        spend(budget, chunk.len())?;
         if over || bytes.len() + chunk.len() > MAX_LOGO_BYTES {
-            // Keep reading (within the body budget) so the rest of the form arrives and the
+            // Keep reading (within the body limit) so the rest of the form arrives and the
             // partner sees every other field kept, but drop the file's bytes.
             over = true;
             bytes = Vec::new();

@@ -1,10 +1,12 @@
 //! One module per page or group of pages.
 
 mod assets;
-mod form;
+mod credentials;
+pub mod form;
 mod logos;
 mod meta;
 mod register;
+pub mod staff;
 mod submissions;
 pub mod view;
 
@@ -23,5 +25,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/logos/{id}.png", web::get().to(logos::serve))
         .route("/submissions/{token}", web::get().to(submissions::status))
+        .route(
+            "/submissions/{token}/edit",
+            web::get().to(submissions::edit_form),
+        )
+        .route(
+            "/submissions/{token}/edit",
+            web::post().to(submissions::edit),
+        )
+        .route("/credentials/{token}", web::get().to(credentials::show))
+        .route("/credentials/{token}", web::post().to(credentials::reveal))
+        .configure(staff::configure)
         .default_service(web::to(meta::not_found));
+}
+
+/// Small urlencoded forms (staff actions, login): a bad one is a readable 400, not a bare one.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|e, _| {
+            crate::error::AppError::BadRequest(format!("The form could not be read: {e}.")).into()
+        })
 }

@@ -106,7 +106,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     check_rate_limit(&req, &state)?;
-    let form = form::read(&req, payload).await?;
+    let form = form::read(&req, payload, state.body_timeout).await?;
     if !state.csrf.verify(&req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }

@@ -1,14 +1,19 @@
-//! `GET /submissions/{token}`: the partner's status page.
+//! `GET /submissions/{token}`: the partner's status page, and the edit loop after a reviewer
+//! asked for changes.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::is_token_shaped;
 use crate::db;
 use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
+use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
+use crate::routes::form;
+use crate::routes::register::{FormPage, HeldLogo, accept_logo, form_response};
 use crate::routes::view::ConsentPreview;
 use crate::startup::AppState;
 
@@ -49,4 +54,120 @@ pub async fn status(
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     Ok(response)
+}
+
+/// The submission behind a status token, if it is waiting for the partner's changes.
+async fn awaiting_changes(
+    state: &AppState,
+    token: &str,
+) -> Result<(SubmissionRow, RevisionRow), AppError> {
+    if !is_token_shaped(token) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = state.db.acquire().await?;
+    let submission = db::submissions::find_by_token(&mut conn, token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if submission.status() != Status::ChangesRequested {
+        return Err(AppError::Conflict(format!(
+            "This registration is {} now, so it cannot be edited. Its status page has the details.",
+            submission.status().label().to_lowercase()
+        )));
+    }
+    let revision = db::submissions::current_revision(&mut conn, &submission).await?;
+    Ok((submission, revision))
+}
+
+fn edit_page<'a>(
+    state: &'a AppState,
+    token: &str,
+    revision: &RevisionRow,
+    input: &'a RegistrationInput,
+    errors: &'a FieldErrors,
+    csrf_token: &'a str,
+    held_logo: Option<HeldLogo>,
+) -> FormPage<'a> {
+    let current_logo = format!("/logos/{}.png", revision.logo_id);
+    let logo_url = match &held_logo {
+        Some(held) => format!("/register/held-logo/{}.png", held.token),
+        None => current_logo.clone(),
+    };
+    FormPage {
+        title: "Edit your registration",
+        intro: "Make the changes the reviewer asked for and send the registration again. Your earlier version is kept.",
+        action: format!("/submissions/{token}/edit"),
+        submit_label: "Resubmit for review",
+        input,
+        errors,
+        catalogue: &state.scopes,
+        csrf_token,
+        preview: ConsentPreview::from_input(input, Some(logo_url), &state.scopes),
+        current_logo: held_logo.is_none().then_some(current_logo),
+        held_logo,
+    }
+}
+
+pub async fn edit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (_, revision) = awaiting_changes(&state, &token).await?;
+    let input = revision.to_input();
+    let errors = FieldErrors::default();
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        edit_page(&state, &token, &revision, &input, &errors, csrf_token, None).render()
+    })
+}
+
+pub async fn edit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (submission, revision) = awaiting_changes(&state, &token).await?;
+    let form = form::read(&req, payload, state.body_timeout).await?;
+    if !state.csrf.verify(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    let current_logo = LogoId(revision.logo_id.clone());
+    let (logo, held_logo) = accept_logo(&state, &form, Some(current_logo.clone())).await?;
+    let registration = match Registration::parse(&form.input, logo, state.env, &state.scopes) {
+        Ok(registration) => registration,
+        Err(errors) => {
+            return form_response(
+                &req,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                |csrf_token| {
+                    edit_page(
+                        &state,
+                        &token,
+                        &revision,
+                        &form.input,
+                        &errors,
+                        csrf_token,
+                        held_logo,
+                    )
+                    .render()
+                },
+            );
+        }
+    };
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    if registration.logo != current_logo {
+        db::logos::claim(&mut tx, &registration.logo).await?;
+    }
+    if !db::submissions::resubmit(&mut tx, &submission, &registration, db::now()).await? {
+        return Err(AppError::Conflict(
+            "This registration changed while you were editing it. Open its status page to see why."
+                .into(),
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(submission = submission.id, "registration resubmitted");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("/submissions/{token}")))
+        .finish())
 }

@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
+use actix_web::dev::ServerHandle;
 use image::{ImageFormat, Rgba, RgbaImage};
 use partner_registry::config::Settings;
+use partner_registry::mail::worker::Worker;
 use partner_registry::startup::Application;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Response, redirect};
@@ -17,6 +19,13 @@ pub struct TestApp {
     pub db: SqlitePool,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
+    /// The first-run staff setup link the log prints.
+    pub setup_url: Option<String>,
+    /// The outbox worker: tests step it by hand (`mail.try_send_next()`); its loop is off
+    /// unless `tune` turns `run_mail_worker` on.
+    pub mail: Worker,
+    server: ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -25,22 +34,48 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the app with settings adjusted by `adjust` (on top of the test defaults).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    spawn_app_tuned(adjust, |_| {}).await
+}
+
+/// Like `spawn_app_with`, and then `tune` adjusts what is not an environment setting.
+pub async fn spawn_app_tuned(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temporary folder");
+    spawn_app_in(data_dir, adjust, tune).await
+}
+
+/// Start the app on `data_dir`: an earlier app's, handed back by `stop`, to restart it.
+pub async fn spawn_app_in(
+    data_dir: TempDir,
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut vars = HashMap::new();
     vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
     vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
     vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
     adjust(&mut vars);
-    let settings = Settings::from_vars(&vars).expect("valid test settings");
+    let mut settings = Settings::from_vars(&vars).expect("valid test settings");
+    settings.run_mail_worker = false;
+    tune(&mut settings);
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db();
-    tokio::spawn(app.run_until_stopped());
+    let setup_url = app.setup_url().map(|u| u.to_string());
+    let mail = app.mail_worker();
+    let server = app.server_handle();
+    let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
         data_dir,
         client: new_client(),
+        setup_url,
+        mail,
+        server,
+        running,
     }
 }
 
@@ -54,6 +89,18 @@ pub fn new_client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Stop the server as a signal would (and its mail loop, if it runs); the data folder
+    /// is handed back for a restart.
+    pub async fn stop(self) -> TempDir {
+        self.server.stop(true).await;
+        self.running
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        self.db.close().await;
+        self.data_dir
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -236,4 +283,90 @@ pub fn attr(page: &Html, css: &str, name: &str) -> Option<String> {
 pub fn exists(page: &Html, css: &str) -> bool {
     let selector = Selector::parse(css).expect("valid selector");
     page.select(&selector).next().is_some()
+}
+
+pub const STAFF_EMAIL: &str = "reviewer@platform.example";
+pub const STAFF_PASSWORD: &str = "a long staff password";
+
+impl TestApp {
+    /// A staff account made the way `partner-registry staff add` makes one.
+    pub async fn create_staff(&self, email: &str, name: &str, password: &str) {
+        let hash = partner_registry::auth::password::NewPassword::parse(password.to_owned().into())
+            .expect("a valid password")
+            .hash()
+            .await
+            .unwrap();
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::insert(&mut conn, email, name, &hash, 0)
+            .await
+            .unwrap()
+            .expect("a new account");
+    }
+
+    pub async fn post_login(&self, email: &str, password: &str) -> Response {
+        let token = self.csrf_token("/staff/login").await;
+        self.client
+            .post(self.url("/staff/login"))
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Create the reviewer account and sign in as it.
+    pub async fn sign_in_staff(&self) {
+        self.create_staff(STAFF_EMAIL, "Robin Reviewer", STAFF_PASSWORD)
+            .await;
+        let response = self.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
+        assert_eq!(response.status(), 303, "staff sign-in");
+    }
+
+    /// POST a staff form at `path` with the session's anti-forgery token (taken from `page`).
+    pub async fn staff_post(&self, page: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token(page).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The id of the submission behind a status page path.
+    pub async fn submission_id(&self, status_path: &str) -> i64 {
+        let token = status_path.trim_start_matches("/submissions/");
+        sqlx::query_scalar("SELECT id FROM submissions WHERE token = ?")
+            .bind(token)
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn decide(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> Response {
+        let page = format!("/staff/submissions/{id}");
+        self.staff_post(&page, &format!("{page}/{action}"), fields)
+            .await
+    }
+
+    /// Outbox rows of one kind, as (recipient, text body).
+    pub async fn queued(&self, kind: &str) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT recipient, text_body FROM outbox WHERE kind = ? ORDER BY id")
+            .bind(kind)
+            .fetch_all(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+/// The first link in `text` that starts with `prefix`.
+pub fn link_in(text: &str, prefix: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| w.starts_with(prefix))
+        .map(|w| w.trim_end_matches(['.', ',', ')', '>']).to_owned())
 }

@@ -1,0 +1,149 @@
+//! Staff accounts, their sessions and the login throttle.
+
+use sqlx::{FromRow, SqliteConnection};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StaffRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+}
+
+pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM staff")
+        .fetch_one(conn)
+        .await
+}
+
+/// Returns false when the email is taken.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO staff (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_by_email(
+    conn: &mut SqliteConnection,
+    email: &str,
+) -> sqlx::Result<Option<StaffRow>> {
+    sqlx::query_as("SELECT id, email, name, password_hash FROM staff WHERE email = ?")
+        .bind(email)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn recent_failures(
+    conn: &mut SqliteConnection,
+    email: &str,
+    since: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = ? AND at > ?")
+        .bind(email)
+        .bind(since)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn record_failure(
+    conn: &mut SqliteConnection,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
+        .bind(email)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    // Old failures no longer count; keep the table small.
+    sqlx::query("DELETE FROM login_failures WHERE at < ?")
+        .bind(now - 24 * 60 * 60)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn create_session(
+    conn: &mut SqliteConnection,
+    id_hash: &str,
+    staff_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO staff_sessions (id_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
+        .bind(id_hash)
+        .bind(staff_id)
+        .bind(now)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub staff_id: i64,
+    pub email: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+pub async fn find_session(
+    conn: &mut SqliteConnection,
+    id_hash: &str,
+) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as(
+        "SELECT s.staff_id, st.email, st.name, s.created_at, s.last_seen_at
+         FROM staff_sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id_hash = ?",
+    )
+    .bind(id_hash)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn touch_session(
+    conn: &mut SqliteConnection,
+    id_hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE staff_sessions SET last_seen_at = ? WHERE id_hash = ?")
+        .bind(now)
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM staff_sessions WHERE id_hash = ?")
+        .bind(id_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(
+    conn: &mut SqliteConnection,
+    idle_before: i64,
+    created_before: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?")
+        .bind(idle_before)
+        .bind(created_before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

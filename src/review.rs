@@ -1,0 +1,328 @@
+//! Staff decisions and credential issuance. Each one is a status change, its credentials and
+//! the emails it causes, written in one `BEGIN IMMEDIATE` transaction; the status change is
+//! conditional on the current status, so two concurrent decisions cannot both succeed.
+
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use url::Url;
+
+use crate::auth::{random_token, sha256_hex};
+use crate::db;
+use crate::db::submissions::{RevisionRow, SubmissionRow};
+use crate::domain::AppEnv;
+use crate::domain::registration::ClientType;
+use crate::domain::scopes::ScopeCatalogue;
+use crate::domain::status::Status;
+use crate::mail;
+use crate::mail::messages::{Approved, ChangesRequested, Email, Rejected, SecretRotated};
+
+/// A one-time credentials link lasts this long.
+pub const LINK_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
+pub const NOTE_MAX_CHARS: usize = 5000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("There is no such submission.")]
+    NotFound,
+    #[error("This submission is {} now, so it cannot be {action}. Someone may have decided it a moment ago; reload the page to see its history.", current.label().to_lowercase())]
+    WrongStatus {
+        current: Status,
+        action: &'static str,
+    },
+    #[error("Only an approved confidential client has a secret to rotate.")]
+    NoSecret,
+    #[error("{0}")]
+    InvalidNote(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Template(#[from] askama::Error),
+}
+
+/// What decisions need besides the database.
+pub struct ReviewContext<'a> {
+    pub public_url: &'a Url,
+    pub env: AppEnv,
+    pub scopes: &'a ScopeCatalogue,
+}
+
+impl ReviewContext<'_> {
+    fn link(&self, path: &str) -> String {
+        self.public_url
+            .join(path)
+            .expect("a relative path")
+            .to_string()
+    }
+}
+
+/// A reviewer's message or reason: required, trimmed, bounded.
+pub fn parse_note(raw: &str, what: &str) -> Result<String, ReviewError> {
+    let note = raw.trim();
+    let chars = note.chars().count();
+    if note.is_empty() {
+        return Err(ReviewError::InvalidNote(format!("Enter the {what}.")));
+    }
+    if chars > NOTE_MAX_CHARS {
+        return Err(ReviewError::InvalidNote(format!(
+            "The {what} must be at most {NOTE_MAX_CHARS} characters; it has {chars}."
+        )));
+    }
+    Ok(note.to_owned())
+}
+
+async fn begin(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    // IMMEDIATE takes the write lock up front, so the read-then-write below cannot interleave
+    // with another decision.
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+async fn load(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> Result<(SubmissionRow, RevisionRow), ReviewError> {
+    let submission = db::submissions::find(&mut *conn, id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let revision = db::submissions::current_revision(conn, &submission).await?;
+    Ok((submission, revision))
+}
+
+/// A status change: the statuses it may start from, where it goes, and the reviewer's note.
+struct Transition<'a> {
+    from: &'a [Status],
+    to: Status,
+    /// How the refusal names it: "This submission is approved now, so it cannot be {action}."
+    action: &'static str,
+    note: Option<&'a str>,
+}
+
+/// Apply `change` to the submission, or say what its status is now.
+async fn transition(
+    conn: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    change: Transition<'_>,
+    staff_name: &str,
+    now: i64,
+) -> Result<(), ReviewError> {
+    let Transition {
+        from,
+        to,
+        action,
+        note,
+    } = change;
+    let current = submission.status();
+    if !from.contains(&current) {
+        return Err(ReviewError::WrongStatus { current, action });
+    }
+    let changed = sqlx::query(
+        "UPDATE submissions SET status = ?, status_note = ?, decided_by = ?, updated_at = ?
+         WHERE id = ? AND status = ?",
+    )
+    .bind(to.as_str())
+    .bind(note)
+    .bind(staff_name)
+    .bind(now)
+    .bind(submission.id)
+    .bind(current.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(ReviewError::WrongStatus { current, action });
+    }
+    db::submissions::add_event(conn, submission.id, staff_name, to.as_str(), note, now).await?;
+    Ok(())
+}
+
+/// A new one-time link for `submission_id`; returns the token (only its hash is stored).
+async fn new_credentials_link(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    now: i64,
+) -> sqlx::Result<String> {
+    let token = random_token(32);
+    sqlx::query(
+        "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(sha256_hex(&token))
+    .bind(submission_id)
+    .bind(now)
+    .bind(now + LINK_LIFETIME_SECONDS)
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+async fn queue_to_contacts(
+    conn: &mut SqliteConnection,
+    revision: &RevisionRow,
+    email: &Email,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> sqlx::Result<()> {
+    mail::queue(
+        conn,
+        revision.submission_id,
+        email,
+        &revision.contacts,
+        ctx.public_url,
+        now,
+    )
+    .await
+}
+
+/// Approve a pending submission: a Client ID (UUID v4), for a confidential client a one-time
+/// credentials link, and the approval email to every contact.
+pub async fn approve(
+    pool: &SqlitePool,
+    id: i64,
+    staff_name: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<String, ReviewError> {
+    let now = db::now();
+    let mut tx = begin(pool).await?;
+    let (submission, revision) = load(&mut tx, id).await?;
+    let change = Transition {
+        from: &[Status::Pending],
+        to: Status::Approved,
+        action: "approved",
+        note: None,
+    };
+    transition(&mut tx, &submission, change, staff_name, now).await?;
+    let client_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("UPDATE submissions SET client_id = ? WHERE id = ?")
+        .bind(&client_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let credentials_url = if revision.client_type == ClientType::Confidential.as_str() {
+        let token = new_credentials_link(&mut tx, id, now).await?;
+        Some(ctx.link(&format!("credentials/{token}")))
+    } else {
+        None
+    };
+    let email = Approved {
+        client_name: revision.client_name.clone(),
+        client_id: client_id.clone(),
+        scopes: revision
+            .scopes
+            .iter()
+            .map(|s| {
+                let description = ctx
+                    .scopes
+                    .scope(s)
+                    .map(|d| d.description.clone())
+                    .unwrap_or_default();
+                (s.clone(), description)
+            })
+            .collect(),
+        environment: ctx.env.as_str().to_owned(),
+        credentials_url,
+        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+    }
+    .render()?;
+    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    tx.commit().await?;
+    tracing::info!(submission = id, %client_id, "approved");
+    Ok(client_id)
+}
+
+pub async fn reject(
+    pool: &SqlitePool,
+    id: i64,
+    reason: &str,
+    staff_name: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let reason = parse_note(reason, "reason")?;
+    let now = db::now();
+    let mut tx = begin(pool).await?;
+    let (submission, revision) = load(&mut tx, id).await?;
+    let change = Transition {
+        from: &[Status::Pending, Status::ChangesRequested],
+        to: Status::Rejected,
+        action: "rejected",
+        note: Some(&reason),
+    };
+    transition(&mut tx, &submission, change, staff_name, now).await?;
+    let email = Rejected {
+        client_name: revision.client_name.clone(),
+        reason,
+        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+    }
+    .render()?;
+    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn request_changes(
+    pool: &SqlitePool,
+    id: i64,
+    message: &str,
+    staff_name: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let message = parse_note(message, "message")?;
+    let now = db::now();
+    let mut tx = begin(pool).await?;
+    let (submission, revision) = load(&mut tx, id).await?;
+    let change = Transition {
+        from: &[Status::Pending],
+        to: Status::ChangesRequested,
+        action: "sent back for changes",
+        note: Some(&message),
+    };
+    transition(&mut tx, &submission, change, staff_name, now).await?;
+    let email = ChangesRequested {
+        client_name: revision.client_name.clone(),
+        message,
+        edit_url: ctx.link(&format!("submissions/{}/edit", submission.token)),
+        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+    }
+    .render()?;
+    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The old secret stops working at once (its hash is dropped), earlier unused links are
+/// revoked, and a new one-time link is emailed.
+pub async fn rotate_secret(
+    pool: &SqlitePool,
+    id: i64,
+    staff_name: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let now = db::now();
+    let mut tx = begin(pool).await?;
+    let (submission, revision) = load(&mut tx, id).await?;
+    if submission.status() != Status::Approved
+        || revision.client_type != ClientType::Confidential.as_str()
+    {
+        return Err(ReviewError::NoSecret);
+    }
+    sqlx::query("UPDATE submissions SET secret_hash = NULL, secret_issued_at = NULL, updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE credential_links SET revoked_at = ?
+         WHERE submission_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let token = new_credentials_link(&mut tx, id, now).await?;
+    db::submissions::add_event(&mut tx, id, staff_name, "secret_rotated", None, now).await?;
+    let email = SecretRotated {
+        client_name: revision.client_name.clone(),
+        client_id: submission.client_id.clone().unwrap_or_default(),
+        credentials_url: ctx.link(&format!("credentials/{token}")),
+    }
+    .render()?;
+    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `GET /credentials/{token}` shows a button; `POST` generates the secret and shows it once.
+//! Every response here is `Cache-Control: no-store`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use crate::auth::is_token_shaped;
+use crate::credentials::{self, LinkState};
+use crate::error::AppError;
+use crate::routes::register::form_response;
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "credentials/show.html")]
+struct CredentialsPage<'a> {
+    client_name: &'a str,
+    client_id: &'a str,
+    state: Option<&'a LinkState>,
+    /// Present only in the response to the POST that generated it.
+    secret: Option<&'a str>,
+    csrf_token: &'a str,
+}
+
+fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !is_token_shaped(&token) {
+        return Err(AppError::NotFound);
+    }
+    let link = credentials::inspect(&state.db, &token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        CredentialsPage {
+            client_name: &link.client_name,
+            client_id: &link.client_id,
+            state: Some(&link.state),
+            secret: None,
+            csrf_token,
+        }
+        .render()
+    })
+    .map(no_store)
+}
+
+#[derive(Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn reveal(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<RevealForm>,
+) -> Result<HttpResponse, AppError> {
+    if !is_token_shaped(&token) {
+        return Err(AppError::NotFound);
+    }
+    if !state.csrf.verify(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    let outcome = credentials::reveal(&state.db, &token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let response = match outcome {
+        Ok(revealed) => {
+            tracing::info!(client_id = %revealed.client_id, "client secret revealed");
+            form_response(&req, &state, StatusCode::OK, |csrf_token| {
+                CredentialsPage {
+                    client_name: &revealed.client_name,
+                    client_id: &revealed.client_id,
+                    state: None,
+                    secret: Some(revealed.secret.expose_secret()),
+                    csrf_token,
+                }
+                .render()
+            })?
+        }
+        Err(link_state) => {
+            let link = credentials::inspect(&state.db, &token)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            form_response(&req, &state, StatusCode::GONE, |csrf_token| {
+                CredentialsPage {
+                    client_name: &link.client_name,
+                    client_id: &link.client_id,
+                    state: Some(&link_state),
+                    secret: None,
+                    csrf_token,
+                }
+                .render()
+            })?
+        }
+    };
+    Ok(no_store(response))
+}

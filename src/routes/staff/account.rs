@@ -1,0 +1,260 @@
+//! Login, logout and the first-run setup of the first staff account.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use lettre::Address;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::auth::password::{self, NewPassword};
+use crate::auth::session::{self, StaffUser};
+use crate::db;
+use crate::error::AppError;
+use crate::routes::register::form_response;
+use crate::routes::staff::see_other;
+use crate::startup::AppState;
+
+/// The login throttle: this many failures for one email within the window mean 429.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct LoginPage<'a> {
+    csrf_token: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        LoginPage {
+            csrf_token,
+            email: "",
+            error: None,
+        }
+        .render()
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    if !state.csrf.verify(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    let email = form.email.trim().to_owned();
+    let refuse = |status: StatusCode, error: &str| {
+        form_response(&req, &state, status, |csrf_token| {
+            LoginPage {
+                csrf_token,
+                email: &email,
+                error: Some(error),
+            }
+            .render()
+        })
+    };
+
+    let now = db::now();
+    let mut conn = state.db.acquire().await?;
+    let failures =
+        db::staff::recent_failures(&mut conn, &email, now - FAILURE_WINDOW_SECONDS).await?;
+    if failures >= MAX_FAILURES {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
+        );
+    }
+    let account = db::staff::find_by_email(&mut conn, &email).await?;
+    drop(conn);
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let verified = password::verify(SecretString::from(form.password), stored).await?;
+    let account = match account {
+        Some(account) if verified => account,
+        _ => {
+            let mut conn = state.db.acquire().await?;
+            db::staff::record_failure(&mut conn, &email, now).await?;
+            tracing::warn!("failed staff sign-in");
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "The email or password is not right.",
+            );
+        }
+    };
+    let cookie = session::start(&state, account.id).await?;
+    tracing::info!(staff = account.id, "staff signed in");
+    let mut response = see_other("/staff/submissions");
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+pub async fn logout(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let cookie = staff.logout(&state).await?;
+    let mut response = see_other("/staff/login");
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "staff/setup.html")]
+struct SetupPage<'a> {
+    csrf_token: &'a str,
+    token: &'a str,
+    name: &'a str,
+    email: &'a str,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The setup link works only while no staff account exists.
+async fn check_setup_token(state: &AppState, token: &str) -> Result<(), AppError> {
+    let mut conn = state.db.acquire().await?;
+    let expected = state.setup_token.as_deref();
+    let matches = expected.is_some_and(|e| {
+        use subtle::ConstantTimeEq;
+        bool::from(e.as_bytes().ct_eq(token.as_bytes()))
+    });
+    if !matches || db::staff::count(&mut conn).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn setup_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<SetupQuery>,
+) -> Result<HttpResponse, AppError> {
+    check_setup_token(&state, &query.token).await?;
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        SetupPage {
+            csrf_token,
+            token: &query.token,
+            name: "",
+            email: "",
+            errors: vec![],
+        }
+        .render()
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A staff account's fields, checked the same way here and by `staff add`.
+pub fn parse_account(name: &str, email: &str) -> Result<(String, String), Vec<String>> {
+    let mut errors = Vec::new();
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.push("Enter a name of 1 to 100 characters.".to_owned());
+    }
+    let email = email.trim();
+    if email.parse::<Address>().is_err() {
+        errors.push("Enter a valid email address.".to_owned());
+    }
+    if errors.is_empty() {
+        Ok((name.to_owned(), email.to_owned()))
+    } else {
+        Err(errors)
+    }
+}
+
+pub async fn setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    if !state.csrf.verify(&req, &form.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    check_setup_token(&state, &form.token).await?;
+    let account = parse_account(&form.name, &form.email);
+    let password = NewPassword::parse(SecretString::from(form.password));
+    let (name, email, password) = match (account, password) {
+        (Ok((name, email)), Ok(password)) => (name, email, password),
+        (account, password) => {
+            let mut errors = account.err().unwrap_or_default();
+            errors.extend(password.err());
+            return form_response(
+                &req,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                |csrf_token| {
+                    SetupPage {
+                        csrf_token,
+                        token: &form.token,
+                        name: &form.name,
+                        email: &form.email,
+                        errors,
+                    }
+                    .render()
+                },
+            );
+        }
+    };
+    let hash = password.hash().await?;
+    let mut conn = state.db.acquire().await?;
+    let id = db::staff::insert(&mut conn, &email, &name, &hash, db::now())
+        .await?
+        .ok_or_else(|| AppError::Conflict("That email already has an account.".into()))?;
+    drop(conn);
+    tracing::info!(
+        staff = id,
+        "first staff account created through the setup link"
+    );
+    let cookie = session::start(&state, id).await?;
+    let mut response = see_other("/staff/submissions");
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(response)
+}

@@ -1,0 +1,316 @@
+//! `GET /staff/submissions/{id}` and the decisions taken from it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session::StaffUser;
+use crate::db;
+use crate::db::outbox::OutboxRow;
+use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
+use crate::domain::redirect_uri::RedirectUri;
+use crate::domain::registration::field_label;
+use crate::domain::status::Status;
+use crate::error::{AppError, render};
+use crate::review::{self, ReviewContext, ReviewError};
+use crate::routes::staff::account::CsrfOnly;
+use crate::routes::staff::{StaffNav, see_other};
+use crate::routes::view::ConsentPreview;
+use crate::startup::AppState;
+
+/// Something the reviewer should look at twice.
+pub struct Flag {
+    pub title: &'static str,
+    pub detail: String,
+}
+
+/// One field that differs from the previous revision.
+pub struct Change {
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+pub struct RevisionView {
+    pub revision: RevisionRow,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/detail.html")]
+struct DetailPage {
+    staff: StaffNav,
+    csrf_token: String,
+    submission: SubmissionRow,
+    status: Status,
+    current: RevisionRow,
+    flags: Vec<Flag>,
+    revisions: Vec<RevisionView>,
+    events: Vec<EventRow>,
+    emails: Vec<OutboxRow>,
+    preview: ConsentPreview,
+    can_rotate: bool,
+    error: Option<String>,
+}
+
+fn flags(state: &AppState, r: &RevisionRow) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let writes: Vec<&str> = r
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.ends_with(":write"))
+        .collect();
+    if !writes.is_empty() {
+        flags.push(Flag {
+            title: "Write scopes",
+            detail: writes.join(", "),
+        });
+    }
+    let parsed: Vec<RedirectUri> = r
+        .redirect_uris
+        .iter()
+        .filter_map(|u| RedirectUri::parse(u, state.env).ok())
+        .collect();
+    let http: Vec<&str> = parsed
+        .iter()
+        .filter(|u| u.is_http())
+        .map(|u| u.as_str())
+        .collect();
+    if !http.is_empty() {
+        flags.push(Flag {
+            title: "http redirect URIs",
+            detail: http.join(", "),
+        });
+    }
+    for uri in &parsed {
+        let params = uri.open_redirect_params();
+        if !params.is_empty() {
+            flags.push(Flag {
+                title: "Query looks like an open redirector",
+                detail: format!("{} ({})", uri.as_str(), params.join(", ")),
+            });
+        }
+    }
+    if r.client_type == "public" && r.pkce == "not_supported" {
+        flags.push(Flag {
+            title: "Public client without PKCE",
+            detail: format!(
+                "Exception reference: {}",
+                r.pkce_exception.as_deref().unwrap_or("none")
+            ),
+        });
+    }
+    match &r.scope_reason {
+        Some(reason) => flags.push(Flag {
+            title: "Scope reason",
+            detail: reason.clone(),
+        }),
+        None => flags.push(Flag {
+            title: "Scope reason",
+            detail: "None given".into(),
+        }),
+    }
+    flags
+}
+
+/// What changed from `before` to `after`, field by field, in form order.
+fn changes(before: &RevisionRow, after: &RevisionRow) -> Vec<Change> {
+    let (b, a) = (before.to_input(), after.to_input());
+    let pairs: [(&str, String, String); 14] = [
+        ("client_name", b.client_name, a.client_name),
+        ("client_uri", b.client_uri, a.client_uri),
+        ("tos_uri", b.tos_uri, a.tos_uri),
+        ("policy_uri", b.policy_uri, a.policy_uri),
+        ("contacts", b.contacts, a.contacts),
+        ("initiation_uri", b.initiation_uri, a.initiation_uri),
+        ("settings_uri", b.settings_uri, a.settings_uri),
+        ("client_type", b.client_type, a.client_type),
+        ("redirect_uris", b.redirect_uris, a.redirect_uris),
+        ("scopes", b.scopes.join("\n"), a.scopes.join("\n")),
+        ("scope_reason", b.scope_reason, a.scope_reason),
+        ("pkce", b.pkce, a.pkce),
+        ("pkce_exception", b.pkce_exception, a.pkce_exception),
+        ("subject_type", b.subject_type, a.subject_type),
+    ];
+    let mut out: Vec<Change> = pairs
+        .into_iter()
+        .filter(|(_, b, a)| b != a)
+        .map(|(field, before, after)| Change {
+            field: field_label(field),
+            before,
+            after,
+        })
+        .collect();
+    if before.logo_id != after.logo_id {
+        out.insert(
+            2,
+            Change {
+                field: "Logo",
+                before: "previous logo".into(),
+                after: "new logo".into(),
+            },
+        );
+    }
+    out
+}
+
+async fn page(
+    state: &AppState,
+    staff: &StaffUser,
+    id: i64,
+    error: Option<String>,
+) -> Result<DetailPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let submission = db::submissions::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let revisions = db::submissions::revisions(&mut conn, id).await?;
+    let events = db::submissions::events(&mut conn, id).await?;
+    let emails = db::outbox::for_submission(&mut conn, id).await?;
+    drop(conn);
+    let current = revisions
+        .iter()
+        .find(|r| r.number == submission.revision)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("submission {id} has no current revision"))
+        })?;
+    // Newest first; each compared with the one before it.
+    let views = revisions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RevisionView {
+            changes: revisions
+                .get(i + 1)
+                .map(|prev| changes(prev, r))
+                .unwrap_or_default(),
+            revision: r.clone(),
+        })
+        .collect();
+    let status = submission.status();
+    Ok(DetailPage {
+        staff: StaffNav::new(staff, state),
+        csrf_token: staff.csrf_token(state),
+        can_rotate: status == Status::Approved && current.client_type == "confidential",
+        flags: flags(state, &current),
+        preview: ConsentPreview::from_revision(&current, &state.scopes),
+        status,
+        submission,
+        current,
+        revisions: views,
+        events,
+        emails,
+        error,
+    })
+}
+
+pub async fn show(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let page = page(&state, &staff, *id, None).await?;
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default, alias = "message")]
+    reason: String,
+}
+
+fn context(state: &AppState) -> ReviewContext<'_> {
+    ReviewContext {
+        public_url: &state.public_url,
+        env: state.env,
+        scopes: &state.scopes,
+    }
+}
+
+/// A decision's outcome: back to the page on success; the page with the reason otherwise.
+async fn outcome(
+    state: &AppState,
+    staff: &StaffUser,
+    id: i64,
+    result: Result<(), ReviewError>,
+) -> Result<HttpResponse, AppError> {
+    let status = match result {
+        Ok(()) => return Ok(see_other(&format!("/staff/submissions/{id}"))),
+        Err(ReviewError::NotFound) => return Err(AppError::NotFound),
+        Err(ReviewError::Database(e)) => return Err(e.into()),
+        Err(ReviewError::Template(e)) => return Err(e.into()),
+        Err(e @ ReviewError::InvalidNote(_)) => (StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e) => (StatusCode::CONFLICT, e),
+    };
+    let page = page(state, staff, id, Some(status.1.to_string())).await?;
+    render(status.0, &page)
+}
+
+pub async fn approve(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let result = review::approve(&state.db, *id, &staff.name, &context(&state))
+        .await
+        .map(|_| ());
+    outcome(&state, &staff, *id, result).await
+}
+
+pub async fn reject(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<NoteForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let result = review::reject(&state.db, *id, &form.reason, &staff.name, &context(&state)).await;
+    outcome(&state, &staff, *id, result).await
+}
+
+pub async fn request_changes(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<NoteForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let result =
+        review::request_changes(&state.db, *id, &form.reason, &staff.name, &context(&state)).await;
+    outcome(&state, &staff, *id, result).await
+}
+
+pub async fn rotate_secret(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let result = review::rotate_secret(&state.db, *id, &staff.name, &context(&state)).await;
+    outcome(&state, &staff, *id, result).await
+}
+
+pub async fn retry_email(
+    staff: StaffUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, AppError> {
+    staff.verify_csrf(&state, &form.csrf_token)?;
+    let mut conn = state.db.acquire().await?;
+    let submission_id: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT submission_id FROM outbox WHERE id = ?")
+            .bind(*id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let submission_id = submission_id.flatten().ok_or(AppError::NotFound)?;
+    db::outbox::retry(&mut conn, *id).await?;
+    Ok(see_other(&format!("/staff/submissions/{submission_id}")))
+}

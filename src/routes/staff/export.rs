@@ -1,0 +1,92 @@
+//! RFC 7591 client metadata for approved clients, for the authorization server to load.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::auth::session::StaffUser;
+use crate::db;
+use crate::db::submissions::{RevisionRow, SubmissionRow};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// RFC 7591 §2 names, plus OIDC's `initiate_login_uri` and our own review facts.
+#[derive(Serialize)]
+struct ClientMetadata {
+    client_id: String,
+    client_name: String,
+    client_uri: String,
+    logo_uri: String,
+    tos_uri: String,
+    policy_uri: String,
+    contacts: Vec<String>,
+    redirect_uris: Vec<String>,
+    scope: String,
+    grant_types: [&'static str; 2],
+    response_types: [&'static str; 1],
+    token_endpoint_auth_method: &'static str,
+    initiate_login_uri: String,
+    settings_uri: String,
+    subject_type: Option<String>,
+    pkce_required: bool,
+    /// `sha256:<hex>` of the current secret; null until the partner has revealed one.
+    client_secret_hash: Option<String>,
+}
+
+fn metadata(state: &AppState, s: SubmissionRow, r: RevisionRow) -> ClientMetadata {
+    let confidential = r.client_type == "confidential";
+    ClientMetadata {
+        client_id: s.client_id.unwrap_or_default(),
+        client_name: r.client_name,
+        client_uri: r.client_uri,
+        logo_uri: state
+            .public_url
+            .join(&format!("logos/{}.png", r.logo_id))
+            .expect("a path")
+            .to_string(),
+        tos_uri: r.tos_uri,
+        policy_uri: r.policy_uri,
+        contacts: r.contacts,
+        redirect_uris: r.redirect_uris,
+        scope: r.scopes.join(" "),
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: if confidential {
+            "client_secret_basic"
+        } else {
+            "none"
+        },
+        initiate_login_uri: r.initiation_uri,
+        settings_uri: r.settings_uri,
+        subject_type: r.subject_type,
+        // A client that supports PKCE is held to it; only an agreed exception goes without.
+        pkce_required: r.pkce == "supported",
+        client_secret_hash: if confidential { s.secret_hash } else { None },
+    }
+}
+
+pub async fn all(_staff: StaffUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let mut clients = Vec::new();
+    for submission in db::submissions::approved(&mut conn).await? {
+        let revision = db::submissions::current_revision(&mut conn, &submission).await?;
+        clients.push(metadata(&state, submission, revision));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(clients))
+}
+
+pub async fn one(
+    _staff: StaffUser,
+    state: web::Data<AppState>,
+    client_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let submission = db::submissions::find_by_client_id(&mut conn, &client_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let revision = db::submissions::current_revision(&mut conn, &submission).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(metadata(&state, submission, revision)))
+}

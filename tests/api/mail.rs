@@ -1,0 +1,332 @@
+//! Email delivery end to end: the outbox worker talking to a real SMTP server (or writing
+//! files), stepped by hand so no test waits for a timer.
+
+use partner_registry::db;
+use partner_registry::db::outbox::OutboxRow;
+use partner_registry::mail::worker::{Delivery, Outcome};
+
+use crate::helpers::*;
+use crate::smtp::{Fault, ReservedPort, SmtpSink};
+
+const CONTACTS: [&str; 2] = ["dev@ledgerly.example", "ops@ledgerly.example"];
+
+async fn step(app: &TestApp) -> Option<Delivery> {
+    app.mail.try_send_next().await.expect("a worker step")
+}
+
+/// Step until nothing is due; what each step did.
+async fn send_due(app: &TestApp) -> Vec<Delivery> {
+    let mut done = Vec::new();
+    while let Some(delivery) = step(app).await {
+        done.push(delivery);
+    }
+    done
+}
+
+async fn outbox(app: &TestApp) -> Vec<OutboxRow> {
+    sqlx::query_as("SELECT * FROM outbox ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Pretend the backoff has passed (the only way these tests move time).
+async fn make_retries_due(app: &TestApp) {
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'queued'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+fn smtp_to(url: String) -> impl FnOnce(&mut std::collections::HashMap<String, String>) {
+    move |vars| {
+        vars.insert("SMTP_URL".into(), url);
+    }
+}
+
+fn sorted_recipients(received: &[crate::smtp::Received]) -> Vec<String> {
+    let mut all: Vec<String> = received.iter().flat_map(|m| m.recipients.clone()).collect();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn a_receipt_reaches_every_contact_over_smtp_with_both_parts_and_a_working_link() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(smtp_to(sink.url())).await;
+    let status_path = app.register().await;
+
+    let deliveries = send_due(&app).await;
+
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.outcome == Outcome::Sent));
+    let received = sink.received();
+    assert_eq!(sorted_recipients(&received), CONTACTS);
+    let rows = outbox(&app).await;
+    let status_url = app.url(&status_path);
+    for message in &received {
+        assert_eq!(message.from, "no-reply@localhost");
+        assert!(message.recipients.len() == 1, "one message per contact");
+        let from = message.header("From").unwrap();
+        assert!(from.contains("Partner Registry"), "{from}");
+        let subject = message.header("Subject").unwrap();
+        assert!(subject.contains("Ledgerly"), "{subject}");
+        let row = rows
+            .iter()
+            .find(|r| r.recipient == message.recipients[0])
+            .unwrap();
+        assert_eq!(message.header("Message-ID").unwrap(), row.message_id);
+        assert!(
+            message
+                .header("Content-Type")
+                .unwrap()
+                .starts_with("multipart/alternative")
+        );
+        let text = message.part("text/plain").expect("a text part");
+        let html = message.part("text/html").expect("an HTML part");
+        assert_eq!(link_in(&text, &status_url).as_deref(), Some(&*status_url));
+        assert!(html.contains(&format!("href=\"{status_url}\"")));
+    }
+    assert_eq!(app.get(&status_path).await.status(), 200, "the link works");
+    for row in &rows {
+        assert_eq!(row.state, "sent");
+        assert_eq!(row.attempts, 1);
+        assert!(row.sent_at.is_some() && row.lease_until.is_none());
+        assert!(row.state_label().starts_with("Sent "));
+    }
+    assert!(step(&app).await.is_none(), "nothing is sent twice");
+}
+
+#[tokio::test]
+async fn mail_queued_while_the_smtp_server_is_down_is_delivered_exactly_once_when_it_is_up() {
+    let port = ReservedPort::new();
+    let app = spawn_app_with(smtp_to(port.url())).await;
+    app.register().await;
+
+    let before = db::now();
+    let failed = send_due(&app).await;
+
+    assert_eq!(failed.len(), 2, "each message was tried once");
+    for row in outbox(&app).await {
+        assert_eq!(row.state, "queued");
+        assert_eq!(row.attempts, 1);
+        assert!(row.next_attempt_at >= before + 30);
+        let error = row.last_error.clone().unwrap();
+        assert!(error.to_lowercase().contains("connect"), "{error}");
+        assert!(
+            row.state_label()
+                .starts_with("Retrying (attempt 2 of 10, next at ")
+        );
+    }
+
+    let sink = port.start_sink();
+    assert!(
+        step(&app).await.is_none(),
+        "not before the backoff has passed"
+    );
+    make_retries_due(&app).await;
+    let delivered = send_due(&app).await;
+
+    assert_eq!(delivered.len(), 2);
+    assert!(
+        delivered
+            .iter()
+            .all(|d| d.outcome == Outcome::Sent && d.attempt == 2)
+    );
+    make_retries_due(&app).await;
+    assert!(step(&app).await.is_none());
+    assert_eq!(sorted_recipients(&sink.received()), CONTACTS);
+}
+
+#[tokio::test]
+async fn a_4xx_reply_is_retried_after_a_backoff_of_at_least_30_seconds() {
+    let sink = SmtpSink::start();
+    sink.fail_next(Fault::Rcpt(451), 1);
+    let app = spawn_app_with(smtp_to(sink.url())).await;
+    app.register().await;
+
+    let before = db::now();
+    let first = step(&app).await.unwrap();
+
+    let Outcome::Retrying {
+        next_attempt_at,
+        error,
+    } = &first.outcome
+    else {
+        panic!("a 4xx is not final: {first:?}");
+    };
+    assert!(*next_attempt_at >= before + 30, "backoff from 30 s");
+    assert!(error.contains("451"), "{error}");
+    let row = outbox(&app)
+        .await
+        .into_iter()
+        .find(|r| r.id == first.outbox_id)
+        .unwrap();
+    assert_eq!(row.state, "queued");
+    assert_eq!(row.attempts, 1);
+    assert_eq!(row.next_attempt_at, *next_attempt_at);
+    assert!(row.last_error.unwrap().contains("451"));
+
+    // The other contact's message goes through; the refused one waits for its time.
+    assert_eq!(send_due(&app).await.len(), 1);
+    assert_eq!(sink.received().len(), 1);
+    make_retries_due(&app).await;
+    let retried = step(&app).await.unwrap();
+    assert_eq!(retried.outbox_id, first.outbox_id);
+    assert_eq!(retried.outcome, Outcome::Sent);
+    assert_eq!(sorted_recipients(&sink.received()), CONTACTS);
+}
+
+#[tokio::test]
+async fn a_5xx_reply_fails_the_message_at_once_and_staff_can_retry_it() {
+    let sink = SmtpSink::start();
+    sink.fail_next(Fault::Data(554), 1);
+    let app = spawn_app_with(smtp_to(sink.url())).await;
+    app.register().await;
+
+    let first = step(&app).await.unwrap();
+
+    assert!(
+        matches!(&first.outcome, Outcome::Failed { error } if error.contains("554")),
+        "{first:?}"
+    );
+    send_due(&app).await;
+    make_retries_due(&app).await;
+    assert!(
+        step(&app).await.is_none(),
+        "a failed message is not retried"
+    );
+    let row = outbox(&app)
+        .await
+        .into_iter()
+        .find(|r| r.id == first.outbox_id)
+        .unwrap();
+    assert_eq!(row.state, "failed");
+    assert_eq!(row.attempts, 1);
+    assert!(row.last_error.as_deref().unwrap().contains("554"));
+    let label = row.state_label();
+    assert!(
+        label.starts_with("Failed: ") && label.contains("554"),
+        "{label}"
+    );
+    assert_eq!(sink.received().len(), 1, "only the other contact's message");
+
+    let mut conn = app.db.acquire().await.unwrap();
+    assert!(db::outbox::retry(&mut conn, row.id).await.unwrap());
+    assert!(
+        !db::outbox::retry(&mut conn, row.id).await.unwrap(),
+        "only a failed message"
+    );
+    drop(conn);
+    let retried = step(&app).await.unwrap();
+
+    assert_eq!(retried.outbox_id, row.id);
+    assert_eq!(retried.outcome, Outcome::Sent);
+    assert_eq!(sorted_recipients(&sink.received()), CONTACTS);
+}
+
+#[tokio::test]
+async fn without_smtp_the_mail_is_written_as_eml_files_in_the_data_folder() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+
+    let deliveries = send_due(&app).await;
+
+    assert_eq!(deliveries.len(), 2);
+    let mail_dir = app.data_dir.path().join("mail");
+    let files: Vec<_> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut recipients = Vec::new();
+    for file in files {
+        assert_eq!(file.extension().unwrap(), "eml");
+        let eml = std::fs::read_to_string(&file).unwrap();
+        let message = crate::smtp::Received {
+            from: String::new(),
+            recipients: Vec::new(),
+            data: eml,
+        };
+        assert!(message.header("Subject").unwrap().contains("Ledgerly"));
+        recipients.push(message.header("To").unwrap());
+        let text = message.part("text/plain").unwrap();
+        assert!(text.contains(&app.url(&status_path)));
+        assert!(message.part("text/html").is_some());
+    }
+    recipients.sort();
+    assert_eq!(recipients, CONTACTS);
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_send_loses_nothing() {
+    // A mail server that accepts the connection and never answers: the send hangs there.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("smtp://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let app = spawn_app_with(smtp_to(silent_url)).await;
+    app.register().await;
+
+    // The process dies while the first message is on the wire.
+    let cut_short =
+        tokio::time::timeout(std::time::Duration::from_secs(2), app.mail.try_send_next()).await;
+    assert!(cut_short.is_err(), "the send was still waiting");
+    let claimed = outbox(&app)
+        .await
+        .into_iter()
+        .find(|r| r.state == "sending")
+        .expect("one message claimed");
+    assert!(claimed.lease_until.unwrap() > db::now());
+    let data_dir = app.stop().await;
+
+    let sink = SmtpSink::start();
+    let app = spawn_app_in(data_dir, smtp_to(sink.url()), |_| {}).await;
+    let other = send_due(&app).await;
+    assert_eq!(other.len(), 1, "the unclaimed message is sent");
+    assert_ne!(
+        other[0].outbox_id, claimed.id,
+        "the claim holds until its lease ends"
+    );
+
+    sqlx::query("UPDATE outbox SET lease_until = 0 WHERE id = ?")
+        .bind(claimed.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let resumed = step(&app).await.unwrap();
+
+    assert_eq!(resumed.outbox_id, claimed.id);
+    assert_eq!(resumed.outcome, Outcome::Sent);
+    assert_eq!(resumed.attempt, 2);
+    let received = sink.received();
+    assert_eq!(sorted_recipients(&received), CONTACTS);
+    let resent = received
+        .iter()
+        .find(|m| m.recipients == [claimed.recipient.clone()])
+        .unwrap();
+    assert_eq!(
+        resent.header("Message-ID").unwrap(),
+        claimed.message_id,
+        "the same Message-ID, so a duplicate can be recognised"
+    );
+    assert!(step(&app).await.is_none());
+}
+
+#[tokio::test]
+async fn the_server_sends_in_the_background_and_its_worker_stops_with_it() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_tuned(smtp_to(sink.url()), |settings| {
+        settings.run_mail_worker = true
+    })
+    .await;
+    app.register().await;
+
+    // The loop polls every few seconds; this is the one test that waits for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sink.received().len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    assert_eq!(sorted_recipients(&sink.received()), CONTACTS);
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), app.stop()).await;
+    assert!(stopped.is_ok(), "the server and its mail worker stop");
+}

@@ -1,0 +1,651 @@
+//! Staff accounts, sessions, the queue and decisions.
+
+use scraper::Html;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn staff_pages_send_visitors_to_the_login_page() {
+    let app = spawn_app().await;
+    for path in [
+        "/staff/submissions",
+        "/staff/submissions/1",
+        "/staff/clients.json",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 303, "{path}");
+        assert_eq!(location(&response), "/staff/login");
+    }
+}
+
+#[tokio::test]
+async fn signing_in_opens_the_queue_with_a_new_strict_session_cookie() {
+    let app = spawn_app().await;
+    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
+
+    let first = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
+    assert_eq!(first.status(), 303);
+    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let page = app.get_html("/staff/submissions").await;
+    assert_eq!(select(&page, "h1"), ["Review queue"]);
+
+    let second = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
+    let cookie2 = second.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert_ne!(
+        cookie.split(';').next(),
+        cookie2.split(';').next(),
+        "a new id at each login"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 2);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_and_five_failures_lock_the_email_for_a_while() {
+    let app = spawn_app().await;
+    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.post_login(STAFF_EMAIL, "not the password")
+                .await
+                .status(),
+            401
+        );
+    }
+    let locked = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
+    assert_eq!(locked.status(), 429, "even the right password waits");
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+
+    // When the window has passed, the right password works again.
+    sqlx::query("UPDATE login_failures SET at = at - 16 * 60")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await.status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_email_gets_the_same_answer_as_a_wrong_password() {
+    let app = spawn_app().await;
+    let response = app
+        .post_login("nobody@platform.example", "some long password")
+        .await;
+    assert_eq!(response.status(), 401);
+    let page = Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(
+        select(&page, ".error-summary li"),
+        ["The email or password is not right."]
+    );
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    new_client()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn after_logout_the_old_cookie_opens_nothing() {
+    let app = spawn_app().await;
+    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
+    let cookie = session_cookie(&app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await);
+    assert_eq!(
+        get_with_cookie(&app, "/staff/submissions", &cookie)
+            .await
+            .status(),
+        200
+    );
+
+    let response = app
+        .staff_post("/staff/submissions", "/staff/logout", &[])
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+    let replayed = get_with_cookie(&app, "/staff/submissions", &cookie).await;
+    assert_eq!(replayed.status(), 303);
+    assert_eq!(location(&replayed), "/staff/login");
+}
+
+#[tokio::test]
+async fn a_tampered_cookie_is_anonymous() {
+    let app = spawn_app().await;
+    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
+    let cookie = session_cookie(&app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await);
+    let mut tampered = cookie.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_eq!(
+        get_with_cookie(&app, "/staff/submissions", &tampered)
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_after_30_minutes() {
+    let app = spawn_app().await;
+    app.sign_in_staff().await;
+    sqlx::query("UPDATE staff_sessions SET last_seen_at = last_seen_at - 31 * 60")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/staff/submissions").await.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
+}
+
+#[tokio::test]
+async fn a_session_ends_after_8_hours_however_active() {
+    let app = spawn_app().await;
+    app.sign_in_staff().await;
+    sqlx::query("UPDATE staff_sessions SET created_at = created_at - 8 * 3600 - 1")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/staff/submissions").await.status(), 303);
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_account_once() {
+    let app = spawn_app().await;
+    let setup = app.setup_url.clone().expect("a setup link on first start");
+    let path = setup.strip_prefix(&app.address).unwrap().to_owned();
+    let page = app.get_html(&path).await;
+    let token = attr(&page, "input[name=token]", "value").unwrap();
+    let csrf = attr(&page, "input[name=csrf_token]", "value").unwrap();
+
+    let short = [
+        ("token", token.as_str()),
+        ("csrf_token", &csrf),
+        ("name", "Ada"),
+        ("email", "ada@platform.example"),
+        ("password", "short"),
+    ];
+    let response = app
+        .client
+        .post(app.url("/staff/setup"))
+        .form(&short)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+
+    let good = [
+        ("token", token.as_str()),
+        ("csrf_token", &csrf),
+        ("name", "Ada"),
+        ("email", "ada@platform.example"),
+        ("password", "twelve chars!"),
+    ];
+    let response = app
+        .client
+        .post(app.url("/staff/setup"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.get("/staff/submissions").await.status(),
+        200,
+        "signed in"
+    );
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM staff")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+
+    assert_eq!(app.get(&path).await.status(), 404, "the link stops working");
+}
+
+#[tokio::test]
+async fn staff_add_creates_an_account_from_the_command_line() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let run = |password: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_partner-registry"))
+            .args([
+                "staff",
+                "add",
+                "--email",
+                "cli@platform.example",
+                "--name",
+                "Cli",
+            ])
+            .env("DATA_DIR", data_dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = run("short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
+    let ok = run("a good long password");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let app = spawn_app_with(|vars| {
+        vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
+    })
+    .await;
+    assert!(
+        app.setup_url.is_none(),
+        "no setup link once an account exists"
+    );
+    assert_eq!(
+        app.post_login("cli@platform.example", "a good long password")
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn a_staff_post_without_the_anti_forgery_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+
+    let url = app.url(&format!("/staff/submissions/{id}/approve"));
+    assert_eq!(
+        app.client
+            .post(&url)
+            .form(&[("x", "1")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let forged = [("csrf_token", "AAAA")];
+    assert_eq!(
+        app.client
+            .post(&url)
+            .form(&forged)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM submissions WHERE status = 'pending'")
+            .await,
+        1
+    );
+    assert_eq!(app.queued("approved").await.len(), 0);
+}
+
+#[tokio::test]
+async fn the_queue_filters_counts_searches_and_pages() {
+    let app = spawn_app().await;
+    let token = app.csrf_token("/register").await;
+    for i in 0..52 {
+        let form = FormFields::valid(&token).set("client_name", &format!("Client {i:02}"));
+        assert_eq!(app.post_register(&form).await.status(), 303);
+    }
+    let special = FormFields::valid(&token)
+        .set("client_name", "Zebra 100% Books")
+        .set("contacts", "books@zebra.example");
+    assert_eq!(app.post_register(&special).await.status(), 303);
+    app.sign_in_staff().await;
+
+    let page = app.get_html("/staff/submissions").await;
+    assert_eq!(select(&page, "[data-count=pending]"), ["53"]);
+    let names = select(&page, "table.queue tbody td:first-child a");
+    assert_eq!(names.len(), 50);
+    assert_eq!(names[0], "Zebra 100% Books", "newest first");
+    let next = attr(&page, "a[rel=next]", "href").unwrap();
+    let older = app.get_html(&next).await;
+    assert_eq!(
+        select(&older, "table.queue tbody td:first-child a"),
+        ["Client 02", "Client 01", "Client 00"]
+    );
+
+    let found = app
+        .get_html("/staff/submissions?status=all&q=zebra.example")
+        .await;
+    assert_eq!(
+        select(&found, "table.queue tbody td:first-child a"),
+        ["Zebra 100% Books"]
+    );
+    let percent = app.get_html("/staff/submissions?status=all&q=100%25").await;
+    assert_eq!(
+        select(&percent, "table.queue tbody tr").len(),
+        1,
+        "% is matched literally"
+    );
+    let none = app.get_html("/staff/submissions?status=approved").await;
+    assert!(select(&none, "table.queue tbody tr").is_empty());
+    assert_eq!(
+        app.get("/staff/submissions?status=bogus").await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn the_detail_page_shows_flags_logo_sizes_preview_and_history() {
+    let app = spawn_app().await;
+    let token = app.csrf_token("/register").await;
+    let form = FormFields::valid(&token)
+        .set(
+            "redirect_uris",
+            "https://ledgerly.example/cb?next=/home\nhttp://127.0.0.1:9000/cb",
+        )
+        .set("scopes", "users:write")
+        .set("client_type", "public")
+        .set("pkce", "not_supported")
+        .set("pkce_exception", "PM-7");
+    let response = app.post_register(&form).await;
+    let id = app.submission_id(&location(&response)).await;
+    app.sign_in_staff().await;
+
+    let page = app.get_html(&format!("/staff/submissions/{id}")).await;
+    let flags = select(&page, "[data-flags] li").join("\n");
+    for expected in [
+        "Write scopes: users:write",
+        "http redirect URIs: http://127.0.0.1:9000/cb",
+        "open redirector",
+        "(next)",
+        "Public client without PKCE",
+        "PM-7",
+        "Scope reason",
+    ] {
+        assert!(flags.contains(expected), "{expected} in {flags}");
+    }
+    assert_eq!(select(&page, ".logo-swatch--light img").len(), 3);
+    assert_eq!(select(&page, ".logo-swatch--dark img").len(), 3);
+    assert!(exists(&page, ".logo-swatch--dark img[width='128']"));
+    assert!(exists(&page, "[data-consent-preview]"));
+    assert_eq!(select(&page, "[data-history] li").len(), 1);
+    assert_eq!(
+        select(&page, "tr[data-email-state]").len(),
+        2,
+        "one receipt per contact"
+    );
+}
+
+#[tokio::test]
+async fn approving_issues_a_uuid_client_id_and_queues_the_approval_to_every_contact() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+
+    let response = app.decide(id, "approve", &[]).await;
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), format!("/staff/submissions/{id}"));
+    let client_id: String = sqlx::query_scalar("SELECT client_id FROM submissions WHERE id = ?")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let uuid = uuid::Uuid::parse_str(&client_id).unwrap();
+    assert_eq!(uuid.get_version_num(), 4);
+    let approvals = app.queued("approved").await;
+    assert_eq!(approvals.len(), 2);
+    for (_, text) in &approvals {
+        assert!(text.contains(&client_id));
+        assert!(
+            link_in(text, &app.url("/credentials/")).is_some(),
+            "a one-time link"
+        );
+    }
+    let page = app.get_html(&status_path).await;
+    assert_eq!(select(&page, "[data-status]"), ["Approved"]);
+    assert_eq!(select(&page, "[data-client-id]"), [client_id.as_str()]);
+    let detail = app.get_html(&format!("/staff/submissions/{id}")).await;
+    assert!(
+        select(&detail, "[data-history] li")
+            .last()
+            .unwrap()
+            .contains("Approved by Robin Reviewer")
+    );
+}
+
+#[tokio::test]
+async fn a_public_client_is_approved_without_a_credentials_link() {
+    let app = spawn_app().await;
+    let token = app.csrf_token("/register").await;
+    let response = app
+        .post_register(&FormFields::valid(&token).set("client_type", "public"))
+        .await;
+    let id = app.submission_id(&location(&response)).await;
+    app.sign_in_staff().await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    let (_, text) = &app.queued("approved").await[0];
+    assert!(link_in(text, &app.url("/credentials/")).is_none());
+    assert_eq!(app.count("SELECT COUNT(*) FROM credential_links").await, 0);
+}
+
+#[tokio::test]
+async fn two_approvals_at_once_yield_exactly_one_client_and_one_set_of_emails() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+    let page = format!("/staff/submissions/{id}");
+    let token = app.csrf_token(&page).await;
+    let url = app.url(&format!("{page}/approve"));
+
+    let send = || {
+        app.client
+            .post(&url)
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409]);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM submissions WHERE client_id IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.queued("approved").await.len(),
+        2,
+        "one email per contact, once"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM credential_links").await, 1);
+}
+
+#[tokio::test]
+async fn a_decision_on_a_decided_submission_is_refused_with_a_clear_message() {
+    let app = spawn_app().await;
+    let id = app.submission_id(&app.register().await).await;
+    app.sign_in_staff().await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+
+    for (action, fields) in [
+        ("approve", vec![]),
+        ("reject", vec![("reason", "No")]),
+        ("request-changes", vec![("message", "Fix")]),
+    ] {
+        let response = app.decide(id, action, &fields).await;
+        assert_eq!(response.status(), 409, "{action}");
+        let page = Html::parse_document(&response.text().await.unwrap());
+        assert!(
+            select(&page, "[data-review-error]")[0].contains("approved now"),
+            "{action}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rejecting_needs_a_reason_and_tells_the_partner() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+
+    assert_eq!(
+        app.decide(id, "reject", &[("reason", "  ")]).await.status(),
+        422
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM submissions WHERE status = 'pending'")
+            .await,
+        1
+    );
+
+    let response = app
+        .decide(id, "reject", &[("reason", "Your privacy policy is a 404.")])
+        .await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html(&status_path).await;
+    assert_eq!(select(&page, "[data-status]"), ["Rejected"]);
+    assert_eq!(
+        select(&page, "[data-reviewer-message]"),
+        ["Your privacy policy is a 404."]
+    );
+    let rejected = app.queued("rejected").await;
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected[0].1.contains("Your privacy policy is a 404."));
+}
+
+#[tokio::test]
+async fn requested_changes_lead_to_an_edit_and_a_new_revision_that_keeps_the_old_one() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    let edit_path = format!("{status_path}/edit");
+    assert_eq!(
+        app.get(&edit_path).await.status(),
+        409,
+        "only after changes are requested"
+    );
+    app.sign_in_staff().await;
+
+    let message = "Please drop the http redirect URI.";
+    assert_eq!(
+        app.decide(id, "request-changes", &[("message", message)])
+            .await
+            .status(),
+        303
+    );
+    let page = app.get_html(&status_path).await;
+    assert_eq!(select(&page, "[data-status]"), ["Changes requested"]);
+    assert_eq!(select(&page, "[data-reviewer-message]"), [message]);
+    let (_, email) = &app.queued("changes_requested").await[0];
+    assert!(email.contains(message) && email.contains(&app.url(&edit_path)));
+
+    let form = app.get_html(&edit_path).await;
+    assert_eq!(attr(&form, "#client_name", "value").unwrap(), "Ledgerly");
+    assert!(
+        exists(&form, "#logo-kept img"),
+        "the stored logo is shown and kept"
+    );
+    let token = attr(&form, "input[name=csrf_token]", "value").unwrap();
+    let fixed = FormFields::valid(&token)
+        .without("logo")
+        .set("redirect_uris", "https://ledgerly.example/callback");
+    let response = app.post_multipart(&edit_path, &fixed).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), status_path);
+
+    let page = app.get_html(&status_path).await;
+    assert_eq!(select(&page, "[data-status]"), ["Pending review"]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM revisions").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT logo_id) FROM revisions")
+            .await,
+        1
+    );
+    let detail = app.get_html(&format!("/staff/submissions/{id}")).await;
+    let diff = select(
+        &detail,
+        "#revision-2 ~ table.diff tbody tr, .revision table.diff tbody tr",
+    );
+    assert!(
+        diff.iter().any(|row| row.starts_with("Redirect URIs")),
+        "{diff:?}"
+    );
+    assert_eq!(
+        app.get(&edit_path).await.status(),
+        409,
+        "pending again: no more edits"
+    );
+}
+
+#[tokio::test]
+async fn the_export_uses_rfc_7591_names_and_never_the_secret() {
+    let app = spawn_app().await;
+    let id = app.submission_id(&app.register().await).await;
+    app.sign_in_staff().await;
+    app.decide(id, "approve", &[]).await;
+
+    let clients: serde_json::Value = app.get("/staff/clients.json").await.json().await.unwrap();
+    let client = &clients.as_array().unwrap()[0];
+    for key in [
+        "client_id",
+        "client_name",
+        "client_uri",
+        "logo_uri",
+        "tos_uri",
+        "policy_uri",
+        "contacts",
+        "redirect_uris",
+        "scope",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "initiate_login_uri",
+        "settings_uri",
+        "subject_type",
+        "pkce_required",
+    ] {
+        assert!(client.get(key).is_some(), "{key}");
+    }
+    assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(client["scope"], "expenses:read users:read");
+    assert!(client.get("client_secret").is_none());
+    let logo = app
+        .get(
+            client["logo_uri"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(&app.address)
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(logo.status(), 200);
+
+    let path = format!(
+        "/staff/clients/{}.json",
+        client["client_id"].as_str().unwrap()
+    );
+    let one: serde_json::Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(&one, client);
+    assert_eq!(app.get("/staff/clients/nope.json").await.status(), 404);
+}
