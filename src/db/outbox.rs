@@ -184,6 +184,16 @@ pub async fn retry(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// The submission an outbox row is about, if any.
+pub async fn submission_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<i64>> {
+    let found: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT submission_id FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.flatten())
+}
+
 pub async fn for_submission(
     conn: &mut SqliteConnection,
     submission_id: i64,

@@ -649,3 +649,28 @@ async fn the_export_uses_rfc_7591_names_and_never_the_secret() {
     assert_eq!(&one, client);
     assert_eq!(app.get("/staff/clients/nope.json").await.status(), 404);
 }
+
+#[tokio::test]
+async fn staff_see_a_failed_email_and_can_send_it_again() {
+    let app = spawn_app().await;
+    let id = app.submission_id(&app.register().await).await;
+    app.sign_in_staff().await;
+    // Arrange: the first receipt failed permanently.
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 mailbox unavailable'
+         WHERE id = (SELECT MIN(id) FROM outbox)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    let page = app.get_html(&format!("/staff/submissions/{id}")).await;
+    let failed = select(&page, "tr[data-email-state=failed]");
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].contains("550 mailbox unavailable"), "{failed:?}");
+    let action = attr(&page, "tr[data-email-state=failed] form", "action").unwrap();
+
+    let response = app.staff_post(&format!("/staff/submissions/{id}"), &action, &[]).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").await, 0);
+}

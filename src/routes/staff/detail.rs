@@ -305,12 +305,9 @@ pub async fn retry_email(
 ) -> Result<HttpResponse, AppError> {
     staff.verify_csrf(&state, &form.csrf_token)?;
     let mut conn = state.db.acquire().await?;
-    let submission_id: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT submission_id FROM outbox WHERE id = ?")
-            .bind(*id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let submission_id = submission_id.flatten().ok_or(AppError::NotFound)?;
+    let submission_id = db::outbox::submission_of(&mut conn, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     db::outbox::retry(&mut conn, *id).await?;
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
 }
