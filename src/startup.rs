@@ -105,6 +105,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::form_config())
+                .app_data(routes::query_config())
+                .app_data(routes::path_config())
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(middleware::security_headers(https))
                 .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))

@@ -39,6 +39,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(meta::not_found));
 }
 
+/// A path segment of the wrong shape (`/staff/submissions/abc`) names no page: a 404 page.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| crate::error::AppError::NotFound.into())
+}
+
+/// A malformed query string (`?before=abc`) is a readable 400 too.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| {
+        crate::error::AppError::BadRequest(format!("The address could not be read: {e}.")).into()
+    })
+}
+
 /// Small urlencoded forms (staff actions, login): a bad one is a readable 400, not a bare one.
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()

@@ -670,7 +670,13 @@ async fn staff_see_a_failed_email_and_can_send_it_again() {
     assert!(failed[0].contains("550 mailbox unavailable"), "{failed:?}");
     let action = attr(&page, "tr[data-email-state=failed] form", "action").unwrap();
 
-    let response = app.staff_post(&format!("/staff/submissions/{id}"), &action, &[]).await;
+    let response = app
+        .staff_post(&format!("/staff/submissions/{id}"), &action, &[])
+        .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
+            .await,
+        0
+    );
 }
