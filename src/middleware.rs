@@ -3,7 +3,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, ResponseError};
 
@@ -38,8 +38,10 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
 }
 
 /// Refuse state-changing requests that a browser says come from another site, before the
-/// body is read. Browsers send `Origin` on every cross-origin POST and `Sec-Fetch-Site` on all
-/// modern requests; a request without either (curl, tests) still needs its anti-forgery token.
+/// body is read. Modern browsers send `Sec-Fetch-Site`, which is decisive when present. Older
+/// ones send `Origin` on cross-origin POSTs; with our `no-referrer` policy a same-origin form
+/// POST may carry `Origin: null`, so `Origin` is consulted only when `Sec-Fetch-Site` is absent.
+/// A request with neither (curl, tests) still needs its anti-forgery token.
 pub async fn refuse_cross_site(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -56,8 +58,9 @@ pub async fn refuse_cross_site(
 
 fn is_cross_site(req: &ServiceRequest) -> bool {
     let headers = req.headers();
-    if headers.get("sec-fetch-site").map(HeaderValue::as_bytes) == Some(b"cross-site") {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        // `same-site` is a sibling subdomain: another site as far as we are concerned.
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
