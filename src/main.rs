@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default) and the administrative commands.
 
 use clap::{Parser, Subcommand};
-use partner_registry::auth::password::NewPassword;
+use partner_registry::auth::accounts::create_staff;
 use partner_registry::config::Settings;
 use partner_registry::db;
 use partner_registry::startup::Application;
@@ -80,8 +80,6 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal};
 
-    let (name, email) = partner_registry::routes::staff::parse_account(name, email)
-        .map_err(|errors| anyhow::anyhow!(errors.join(" ")))?;
     let password = if std::io::stdin().is_terminal() {
         rpassword::prompt_password("Password (at least 12 characters): ")?
     } else {
@@ -89,18 +87,11 @@ async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Resul
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    let password = NewPassword::parse(SecretString::from(password)).map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let pool = db::connect(&settings.database_url).await?;
-    let hash = password.hash().await?;
-    let mut conn = pool.acquire().await?;
-    match db::staff::insert(&mut conn, &email, &name, &hash, db::now()).await? {
-        Some(_) => {
-            println!("Staff account created for {email}.");
-            Ok(())
-        }
-        None => anyhow::bail!("{email} already has a staff account"),
-    }
+    create_staff(&pool, name, email, SecretString::from(password)).await?;
+    println!("Staff account created for {}.", email.trim());
+    Ok(())
 }
 
 async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! Tokens, anti-forgery and (later) staff authentication.
 
+pub mod accounts;
 pub mod csrf;
 pub mod password;
 pub mod session;

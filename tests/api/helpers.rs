@@ -291,16 +291,10 @@ pub const STAFF_PASSWORD: &str = "a long staff password";
 impl TestApp {
     /// A staff account made the way `partner-registry staff add` makes one.
     pub async fn create_staff(&self, email: &str, name: &str, password: &str) {
-        let hash = partner_registry::auth::password::NewPassword::parse(password.to_owned().into())
-            .expect("a valid password")
-            .hash()
+        let password = password.to_owned().into();
+        partner_registry::auth::accounts::create_staff(&self.db, name, email, password)
             .await
-            .unwrap();
-        let mut conn = self.db.acquire().await.unwrap();
-        partner_registry::db::staff::insert(&mut conn, email, name, &hash, 0)
-            .await
-            .unwrap()
-            .expect("a new account");
+            .expect("a new staff account");
     }
 
     pub async fn post_login(&self, email: &str, password: &str) -> Response {

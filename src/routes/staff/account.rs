@@ -3,11 +3,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use lettre::Address;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::password::{self, NewPassword};
+use crate::auth::accounts::{NewStaffError, create_staff};
+use crate::auth::password;
 use crate::auth::session::{self, StaffUser};
 use crate::db;
 use crate::error::AppError;
@@ -189,24 +189,6 @@ pub struct SetupForm {
     csrf_token: String,
 }
 
-/// A staff account's fields, checked the same way here and by `staff add`.
-pub fn parse_account(name: &str, email: &str) -> Result<(String, String), Vec<String>> {
-    let mut errors = Vec::new();
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        errors.push("Enter a name of 1 to 100 characters.".to_owned());
-    }
-    let email = email.trim();
-    if email.parse::<Address>().is_err() {
-        errors.push("Enter a valid email address.".to_owned());
-    }
-    if errors.is_empty() {
-        Ok((name.to_owned(), email.to_owned()))
-    } else {
-        Err(errors)
-    }
-}
-
 pub async fn setup(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -217,13 +199,10 @@ pub async fn setup(
         return Err(AppError::Forbidden);
     }
     check_setup_token(&state, &form.token).await?;
-    let account = parse_account(&form.name, &form.email);
-    let password = NewPassword::parse(SecretString::from(form.password));
-    let (name, email, password) = match (account, password) {
-        (Ok((name, email)), Ok(password)) => (name, email, password),
-        (account, password) => {
-            let mut errors = account.err().unwrap_or_default();
-            errors.extend(password.err());
+    let password = SecretString::from(form.password.clone());
+    let id = match create_staff(&state.db, &form.name, &form.email, password).await {
+        Ok(id) => id,
+        Err(NewStaffError::Invalid(errors)) => {
             return form_response(
                 &req,
                 &state,
@@ -240,13 +219,9 @@ pub async fn setup(
                 },
             );
         }
+        Err(e @ NewStaffError::Taken(_)) => return Err(AppError::Conflict(e.to_string())),
+        Err(e) => return Err(AppError::Internal(e.into())),
     };
-    let hash = password.hash().await?;
-    let mut conn = state.db.acquire().await?;
-    let id = db::staff::insert(&mut conn, &email, &name, &hash, db::now())
-        .await?
-        .ok_or_else(|| AppError::Conflict("That email already has an account.".into()))?;
-    drop(conn);
     tracing::info!(
         staff = id,
         "first staff account created through the setup link"

@@ -1,7 +1,6 @@
 //! Staff pages, all behind a login (the `StaffUser` extractor redirects to it).
 
 mod account;
-pub use account::parse_account;
 mod detail;
 mod export;
 mod queue;
