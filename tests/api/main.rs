@@ -7,5 +7,7 @@ mod hostile;
 mod mail;
 mod register;
 mod site;
+#[path = "../support/smtp.rs"]
+#[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
 mod staff;
