@@ -1,5 +1,7 @@
 //! Logs: `RUST_LOG` filters, `info` by default.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -7,5 +9,7 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // Colours only for a person at a terminal, not in log files.
+        .with_ansi(std::io::stdout().is_terminal())
         .try_init();
 }
