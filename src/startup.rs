@@ -38,9 +38,19 @@ pub struct AppState {
     pub setup_token: Option<String>,
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
-    /// Logo decoding is CPU-bound: at most one per core at a time, so a burst of uploads
-    /// queues instead of multiplying memory.
-    pub logo_slots: Semaphore,
+    pub logo_slots: LogoSlots,
+}
+
+/// Decoded pixels may take this much memory at once, all logo checks together. The largest
+/// logo (4096×4096 at 8 bytes a pixel) fits alone; typical ones run side by side.
+pub const LOGO_DECODE_BUDGET_MIB: u32 = 128;
+
+/// Logo decoding is CPU- and memory-bound: at most one per core, and within a memory budget,
+/// so a burst of uploads queues instead of multiplying memory.
+pub struct LogoSlots {
+    pub cores: Semaphore,
+    /// One permit per MiB of `LOGO_DECODE_BUDGET_MIB`.
+    pub memory: Semaphore,
 }
 
 pub struct Application {
@@ -91,7 +101,10 @@ impl Application {
             secure_cookies: https,
             setup_token,
             body_timeout: settings.body_timeout,
-            logo_slots: Semaphore::new(cores),
+            logo_slots: LogoSlots {
+                cores: Semaphore::new(cores),
+                memory: Semaphore::new(LOGO_DECODE_BUDGET_MIB as usize),
+            },
         });
 
         spawn_housekeeping(state.clone().into_inner());

@@ -7,7 +7,7 @@ use askama::Template;
 
 use crate::auth::{is_token_shaped, random_token};
 use crate::db;
-use crate::domain::logo::{Logo, LogoError};
+use crate::domain::logo::{self, Logo, LogoError};
 use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
 use crate::error::AppError;
@@ -215,12 +215,46 @@ pub async fn accept_logo(
 
 /// Decode off the async threads, one per core at a time.
 async fn check_logo(state: &AppState, bytes: Vec<u8>) -> Result<Result<Logo, LogoError>, AppError> {
-    let _slot = state
-        .logo_slots
+    // The header says how big the pixels will be; reserve that much of the decode memory
+    // budget first, so a burst of large logos waits its turn instead of adding up. A header
+    // that does not parse is refused by `parse` at once, without decoding.
+    let megabytes = match logo::inspect(&bytes) {
+        Ok((_, width, height)) => decode_megabytes(width, height),
+        Err(_) => 1,
+    };
+    let slots = &state.logo_slots;
+    let _memory = slots
+        .memory
+        .acquire_many(megabytes)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let _core = slots
+        .cores
         .acquire()
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     web::block(move || Logo::parse(&bytes))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("logo check thread failed: {e}")))
+}
+
+/// Memory a decode may need, in MiB: up to 8 bytes a pixel (16-bit RGBA, or the decoded source
+/// beside its RGBA8 copy), capped at the whole budget so the largest logo still runs, alone.
+fn decode_megabytes(width: u32, height: u32) -> u32 {
+    let bytes = u64::from(width) * u64::from(height) * 8;
+    (bytes.div_ceil(1024 * 1024) as u32).clamp(1, crate::startup::LOGO_DECODE_BUDGET_MIB)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_megabytes;
+
+    #[test]
+    fn the_decode_reservation_grows_with_the_pixels_and_the_largest_logo_runs_alone() {
+        assert_eq!(decode_megabytes(128, 128), 1);
+        assert_eq!(decode_megabytes(512, 512), 2);
+        assert_eq!(decode_megabytes(2048, 2048), 32);
+        assert_eq!(decode_megabytes(4096, 4096), 128);
+        assert_eq!(decode_megabytes(60_000, 60_000), 128, "capped: refused by parse anyway");
+    }
 }
