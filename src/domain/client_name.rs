@@ -12,12 +12,23 @@ pub struct ClientName(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientNameError {
+    #[error(
+        "The client name must not contain invisible characters (direction overrides, zero-width spaces)."
+    )]
+    InvisibleCharacter,
     #[error("Enter the client name.")]
     Empty,
     #[error("The client name must be at most {max} characters; yours is {len}.", max = MAX_CHARS)]
     TooLong { len: usize },
     #[error("The client name must not contain control characters (line breaks, tabs).")]
     ControlCharacter,
+}
+
+/// Invisible formatting characters that can make a name on the consent screen read as another
+/// (a right-to-left override turns "evil.exe" around; zero-width characters split look-alikes).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}')
 }
 
 impl ClientName {
@@ -32,6 +43,9 @@ impl ClientName {
         }
         if name.chars().any(char::is_control) {
             return Err(ClientNameError::ControlCharacter);
+        }
+        if name.chars().any(is_invisible_format) {
+            return Err(ClientNameError::InvisibleCharacter);
         }
         Ok(ClientName(name.to_owned()))
     }
@@ -56,6 +70,23 @@ impl AsRef<str> for ClientName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_direction_overrides_and_zero_width_characters_are_refused() {
+        for name in [
+            "Pay\u{202E}lapyaP",
+            "Goo\u{200B}gle",
+            "\u{FEFF}Ledgerly x",
+            "Bank\u{2066}ing",
+        ] {
+            assert_eq!(
+                ClientName::parse(name),
+                Err(ClientNameError::InvisibleCharacter),
+                "{name:?}"
+            );
+        }
+        assert!(ClientName::parse("Café Zürich – 株式会社").is_ok());
+    }
     use proptest::prelude::*;
 
     #[test]
