@@ -255,6 +255,10 @@ mod tests {
         assert_eq!(decode_megabytes(512, 512), 2);
         assert_eq!(decode_megabytes(2048, 2048), 32);
         assert_eq!(decode_megabytes(4096, 4096), 128);
-        assert_eq!(decode_megabytes(60_000, 60_000), 128, "capped: refused by parse anyway");
+        assert_eq!(
+            decode_megabytes(60_000, 60_000),
+            128,
+            "capped: refused by parse anyway"
+        );
     }
 }
