@@ -117,6 +117,9 @@ where
         }
         Ok(chunk)
     });
+    // actix-multipart 0.8 refuses, as `Incomplete`, a body that ends inside a part, and
+    // bounds its own buffering of malformed bodies; 0.7 hung on the first and panicked on
+    // short preamble lines with short boundaries (both found by `fuzz/`, tests below).
     let multipart = Multipart::new(headers, counted);
     match read_fields(multipart).await {
         Err(_) if over_limit.get() => Err(too_large()),
@@ -226,4 +229,128 @@ async fn read_upload(field: &mut Field) -> Result<Upload, AppError> {
         (false, true) => Upload::None,
         (false, false) => Upload::Bytes(bytes),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+
+    /// Feeds `body` to [`read_body`] in chunks of `chunk` bytes; a hang fails the test.
+    async fn read_raw(
+        content_type: &[u8],
+        body: &[u8],
+        chunk: usize,
+    ) -> Result<RegistrationForm, AppError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_bytes(content_type).unwrap());
+        let chunks: Vec<Result<Bytes, PayloadError>> = body
+            .chunks(chunk.max(1))
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let read = read_body(&headers, futures_util::stream::iter(chunks));
+        tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("the form reader must not hang on a finished body")
+    }
+
+    const FIELD: &str =
+        "--xyzw\r\nContent-Disposition: form-data; name=\"client_name\"\r\n\r\nAcme";
+    const CONTENT_TYPE_XYZW: &[u8] = b"multipart/form-data; boundary=xyzw";
+
+    #[tokio::test]
+    async fn a_body_that_ends_inside_a_part_after_a_line_break_is_refused_at_once() {
+        // Found by `fuzz/` (target `registration`): actix-multipart 0.7 waited forever.
+        for tail in ["\r\n", "\r\n-", "\r\n--x", "\r\n--xyz"] {
+            for chunk in [1, 3, 1024] {
+                let body = format!("{FIELD}{tail}");
+                let outcome = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), chunk).await;
+                assert!(
+                    matches!(outcome, Err(AppError::BadRequest(_))),
+                    "{tail:?} in chunks of {chunk}: {:?}",
+                    outcome.map(|f| f.input)
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_fuzzers_hanging_input_is_refused() {
+        // fuzz/fuzz_targets/registration.rs layout: chunk size, flags, content type line, body.
+        let input = include_bytes!("../../tests/fixtures/fuzz/registration-timeout-db78c496.bin");
+        let [chunk, _flags, rest @ ..] = &input[..] else {
+            unreachable!()
+        };
+        let newline = rest.iter().position(|&b| b == b'\n').unwrap();
+        let outcome = read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
+        assert!(matches!(outcome, Err(AppError::BadRequest(_))));
+    }
+
+    #[tokio::test]
+    async fn a_short_preamble_line_with_a_short_boundary_is_read_without_a_panic() {
+        // Found by `fuzz/` (target `registration`): with boundary "x", a preamble line "\n" or
+        // "--\n" made actix-multipart 0.7 slice out of bounds and panic. Unfinished bodies are
+        // refused; one that closes properly is simply an empty form.
+        for body in ["\n--x\r\n", "--\n--x\r\n", "abc\r\n--\n--x--\r\n"] {
+            for chunk in [1, 1024] {
+                let outcome =
+                    read_raw(b"multipart/form-data; boundary=x", body.as_bytes(), chunk).await;
+                let closed = body.ends_with("--x--\r\n");
+                assert!(
+                    match outcome {
+                        Ok(form) => closed && form.input == RegistrationInput::default(),
+                        Err(AppError::BadRequest(_)) => !closed,
+                        Err(_) => false,
+                    },
+                    "{body:?} in chunks of {chunk}"
+                );
+            }
+        }
+        // The fuzzer's own inputs; the second has an empty boundary (`boundary=`).
+        let inputs: [&[u8]; 2] = [
+            include_bytes!("../../tests/fixtures/fuzz/registration-crash-cbbceeed.bin"),
+            include_bytes!("../../tests/fixtures/fuzz/registration-crash-aa480e62.bin"),
+        ];
+        for input in inputs {
+            let [chunk, _flags, rest @ ..] = input else {
+                unreachable!()
+            };
+            let newline = rest.iter().position(|&b| b == b'\n').unwrap();
+            let outcome =
+                read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
+            // Read or refused as a bad request; never a panic, never a 500.
+            assert!(matches!(outcome, Ok(_) | Err(AppError::BadRequest(_))));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_one_byte_boundary_still_works_with_short_lines_in_the_data() {
+        let body = "preamble\r\n--x\r\nContent-Disposition: form-data; name=\"client_name\"\r\n\r\n--\n\n\r\n--x--\r\n";
+        for chunk in [1, 3, 1024] {
+            let form = read_raw(b"multipart/form-data; boundary=x", body.as_bytes(), chunk)
+                .await
+                .unwrap_or_else(|e| panic!("chunks of {chunk}: {e}"));
+            assert_eq!(form.input.client_name, "--\n\n");
+        }
+    }
+
+    #[tokio::test]
+    async fn short_preamble_lines_before_a_4_byte_boundary_are_skipped() {
+        let body = "\n--\n\r\n--abcd\r\nContent-Disposition: form-data; name=\"client_name\"\r\n\r\nAcme\r\n--abcd--\r\n";
+        let form = read_raw(b"multipart/form-data; boundary=abcd", body.as_bytes(), 2)
+            .await
+            .unwrap();
+        assert_eq!(form.input.client_name, "Acme");
+    }
+
+    #[tokio::test]
+    async fn a_complete_body_is_still_read_in_any_chunk_size() {
+        for chunk in [1, 2, 7, 4096] {
+            let body = format!("{FIELD}\r\n--xyzw--\r\n");
+            let form = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), chunk)
+                .await
+                .unwrap_or_else(|e| panic!("chunks of {chunk}: {e}"));
+            assert_eq!(form.input.client_name, "Acme");
+        }
+    }
 }
