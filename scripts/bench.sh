@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Load benchmark: the five figures of "Hardening and performance, measured", in one run.
+#
+#   scripts/bench.sh
+#
+# (a) GET /register beside GET /robots.txt on the same server, requests/s and their ratio;
+# (b) POST /register with a 512×512 PNG, registrations/s, beside the bare logo pipeline
+#     (`examples/logo_pipeline.rs`, in-process, one thread per core) and their ratio;
+# (c) GET /staff/submissions with 100,000 stored submissions: p50 and p99;
+# (d) peak RSS (VmHWM) of a fresh server while 50 clients upload 1 MiB logos at once;
+# (e) time and RSS growth to refuse a PNG that declares 60000×60000.
+#
+# Each server is the release binary on 127.0.0.1 with its own temporary DATA_DIR,
+# REGISTER_RATE_LIMIT=0 and RUST_LOG=warn; wrk, curl and the server share the machine's
+# cores. Throughputs are medians of ROUNDS runs, taken alternately, since the machine is noisy.
+#
+# Settings (environment): DURATION (per wrk run, default 10s), ROUNDS (default 3),
+# SEED_ROWS (default 100000), KEEP=1 keeps the work folder (logs, databases, bodies).
+# Needs: cargo, wrk, curl, python3.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+SEED_ROWS=${SEED_ROWS:-100000}
+CORES=$(nproc)
+BENCH=scripts/bench
+WORK=$(mktemp -d /tmp/partner-registry-bench.XXXXXX)
+SERVER_PIDS=()
+
+cleanup() {
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    done
+    if [[ -n "${KEEP:-}" ]]; then echo "work folder kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+say() { echo "== $*" >&2; }
+fail() { echo "bench: $*" >&2; exit 1; }
+
+for tool in wrk curl python3; do
+    command -v "$tool" >/dev/null || fail "$tool is needed"
+done
+
+say "building (release)"
+cargo build --release --quiet --bin partner-registry --example sample_logos --example logo_pipeline
+BIN=target/release/partner-registry
+target/release/examples/sample_logos "$WORK/img" >/dev/null
+
+# --- helpers ------------------------------------------------------------------------------
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server DATA_DIR: sets SERVER_PID and BASE, returns once /healthz answers.
+start_server() {
+    local data=$1 port
+    port=$(free_port)
+    mkdir -p "$data"
+    DATA_DIR=$data BIND_ADDR=127.0.0.1:$port REGISTER_RATE_LIMIT=0 RUST_LOG=warn \
+        "$BIN" >"$data/server.log" 2>&1 &
+    SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    BASE=http://127.0.0.1:$port
+    for _ in $(seq 200); do
+        curl -fs -o /dev/null "$BASE/healthz" && return 0
+        sleep 0.05
+    done
+    cat "$data/server.log" >&2
+    fail "the server in $data did not start"
+}
+
+stop_server() {
+    kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+}
+
+proc_kb() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
+
+# csrf_for PATH: GET the page with a fresh cookie jar; sets CSRF_COOKIE (name=value) and
+# CSRF_TOKEN (the hidden field).
+csrf_for() {
+    local jar=$WORK/jar.$RANDOM page
+    page=$(curl -fs -c "$jar" "$BASE$1")
+    CSRF_TOKEN=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
+    CSRF_COOKIE=$(awk '$6 == "csrf" {print "csrf=" $7}' "$jar")
+    [[ -n "$CSRF_TOKEN" && -n "$CSRF_COOKIE" ]] || fail "no anti-forgery token on $1"
+}
+
+# check_wrk OUTPUT: refuse to report a run that had socket errors or error answers.
+check_wrk() {
+    if grep -Eq 'Socket errors|Non-2xx' <<<"$1"; then
+        echo "$1" >&2
+        fail "wrk saw errors (above)"
+    fi
+}
+
+rps() { awk '/^Requests\/sec/ {print $2}' <<<"$1"; }
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+# Latency from wrk --latency ("50%    1.23ms") in milliseconds.
+latency_ms() {
+    awk -v p="$2%" '$1 == p {
+        v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+        if (unit == "us") v /= 1000; else if (unit == "s") v *= 1000; else if (unit == "m") v *= 60000
+        printf "%.2f", v
+    }' <<<"$1"
+}
+verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? v >= t : v <= t; print ok ? "yes" : "**no**"}'; }
+
+# --- the server for (a), (b) and (c): 100,000 submissions and a staff account ---------------
+
+MAIN=$WORK/main
+mkdir -p "$MAIN"
+say "seeding $SEED_ROWS submissions"
+STAFF_EMAIL=bench@example.com
+STAFF_PASSWORD=bench-password-long-enough
+DATA_DIR=$MAIN RUST_LOG=warn "$BIN" staff add --email "$STAFF_EMAIL" --name Bench \
+    <<<"$STAFF_PASSWORD" >/dev/null
+python3 "$BENCH/seed_submissions.py" "$MAIN/registry.db" "$WORK/img/logo-512.png" "$SEED_ROWS" >&2
+start_server "$MAIN"
+
+# (a) GET /register beside GET /robots.txt.
+say "(a) GET /register vs GET /robots.txt, $ROUNDS × $DURATION each"
+robots=() register=()
+for _ in $(seq "$ROUNDS"); do
+    out=$(wrk -t2 -c32 -d"$DURATION" "$BASE/robots.txt"); check_wrk "$out"; robots+=("$(rps "$out")")
+    out=$(wrk -t2 -c32 -d"$DURATION" "$BASE/register"); check_wrk "$out"; register+=("$(rps "$out")")
+done
+A_ROBOTS=$(printf '%s\n' "${robots[@]}" | median)
+A_REGISTER=$(printf '%s\n' "${register[@]}" | median)
+A_RATIO=$(ratio "$A_REGISTER" "$A_ROBOTS")
+say "    robots.txt ${robots[*]} req/s; register ${register[*]} req/s"
+
+# (b) POST /register with a 512×512 PNG beside the bare pipeline.
+say "(b) POST /register (512×512 PNG) vs the logo pipeline on $CORES threads, $ROUNDS rounds"
+csrf_for /register
+BOUNDARY=----benchBoundary7MA4YWxkTrZu0gW
+python3 "$BENCH/make_body.py" "$BOUNDARY" "$CSRF_TOKEN" "$WORK/img/logo-512.png" "$WORK/body-512"
+posts=() pipeline=()
+for _ in $(seq "$ROUNDS"); do
+    out=$(BENCH_BODY=$WORK/body-512 BENCH_BOUNDARY=$BOUNDARY BENCH_COOKIE=$CSRF_COOKIE \
+        wrk -t2 -c8 -d"$DURATION" --timeout 30s --latency -s "$BENCH/post.lua" "$BASE/register")
+    check_wrk "$out"
+    grep -q '^status 303:' <<<"$out" && ! grep -Ev '^status 303:' <<<"$out" | grep -q '^status' \
+        || { echo "$out" >&2; fail "POST /register did not answer 303 every time"; }
+    posts+=("$(rps "$out")")
+    out=$(target/release/examples/logo_pipeline "$WORK/img/logo-512.png" 600 "$CORES")
+    pipeline+=("$(sed 's/.*logos_per_second=\([0-9.]*\).*/\1/' <<<"$out")")
+done
+B_POST=$(printf '%s\n' "${posts[@]}" | median)
+B_PIPELINE=$(printf '%s\n' "${pipeline[@]}" | median)
+B_RATIO=$(ratio "$B_POST" "$B_PIPELINE")
+say "    POST ${posts[*]} registrations/s; pipeline ${pipeline[*]} logos/s"
+
+# (c) The staff queue at 100,000 submissions.
+say "(c) GET /staff/submissions at $SEED_ROWS submissions"
+csrf_for /staff/login
+session=$(curl -fs -o /dev/null -D - -b "$CSRF_COOKIE" \
+    --data-urlencode "email=$STAFF_EMAIL" --data-urlencode "password=$STAFF_PASSWORD" \
+    --data-urlencode "csrf_token=$CSRF_TOKEN" "$BASE/staff/login" \
+    | grep -io '^set-cookie: staff_session=[^;]*' | sed 's/^[^:]*: //')
+[[ -n "$session" ]] || fail "staff login failed"
+queue() {  # queue QUERY: wrk --latency output
+    local out
+    out=$(wrk -t2 -c4 -d"$DURATION" --latency -H "Cookie: $session" "$BASE/staff/submissions$1")
+    check_wrk "$out"
+    echo "$out"
+}
+curl -fs -b "$session" "$BASE/staff/submissions" | grep -q 'Submissions\|submissions' \
+    || fail "the queue page did not render"
+out=$(queue "")
+C_P50=$(latency_ms "$out" 50); C_P99=$(latency_ms "$out" 99); C_RPS=$(rps "$out")
+out=$(queue "?status=all")
+C_ALL_P50=$(latency_ms "$out" 50); C_ALL_P99=$(latency_ms "$out" 99)
+out=$(queue "?status=all&q=wonka")
+C_Q_P50=$(latency_ms "$out" 50); C_Q_P99=$(latency_ms "$out" 99)
+stop_server
+
+# (d) Peak RSS of a fresh server under 50 concurrent 1 MiB uploads.
+say "(d) 50 concurrent 1 MiB uploads, fresh server"
+start_server "$WORK/rss"
+D_IDLE=$(proc_kb "$SERVER_PID" VmHWM)
+csrf_for /register
+UPLOAD_BYTES=$(stat -c %s "$WORK/img/upload-1mib.png")
+python3 "$BENCH/make_body.py" "$BOUNDARY" "$CSRF_TOKEN" "$WORK/img/upload-1mib.png" "$WORK/body-1mib"
+out=$(BENCH_BODY=$WORK/body-1mib BENCH_BOUNDARY=$BOUNDARY BENCH_COOKIE=$CSRF_COOKIE \
+    wrk -t2 -c50 -d"$DURATION" --timeout 30s -s "$BENCH/post.lua" "$BASE/register")
+check_wrk "$out"
+D_STATUSES=$(grep '^status' <<<"$out" | tr '\n' ' ')
+D_RPS=$(rps "$out")
+D_HWM=$(proc_kb "$SERVER_PID" VmHWM)
+D_MB=$(awk -v k="$D_HWM" 'BEGIN {printf "%.1f", k / 1024}')
+stop_server
+
+# (e) Refusing a PNG that declares 60000×60000.
+say "(e) a PNG declaring 60000×60000, 20 POSTs"
+start_server "$WORK/huge"
+csrf_for /register
+python3 "$BENCH/make_body.py" "$BOUNDARY" "$CSRF_TOKEN" "$WORK/img/huge-60000.png" "$WORK/body-huge"
+post_huge() {
+    curl -s -o "$WORK/huge.html" -w '%{http_code} %{time_total}\n' -b "$CSRF_COOKIE" \
+        -H "Content-Type: multipart/form-data; boundary=$BOUNDARY" \
+        --data-binary @"$WORK/body-huge" "$BASE/register"
+}
+post_huge >/dev/null  # the first 422 page builds the template's buffers once
+grep -q '60000×60000' "$WORK/huge.html" || fail "the refusal does not quote 60000×60000"
+E_RSS_BEFORE=$(proc_kb "$SERVER_PID" VmRSS)
+times=()
+for _ in $(seq 20); do
+    read -r code seconds < <(post_huge)
+    [[ "$code" == 422 ]] || fail "the 60000×60000 PNG got $code, not 422"
+    times+=("$seconds")
+done
+E_RSS_AFTER=$(proc_kb "$SERVER_PID" VmRSS)
+E_MS=$(printf '%s\n' "${times[@]}" | median | awk '{printf "%.2f", $1 * 1000}')
+E_GROWTH_MB=$(awk -v a="$E_RSS_BEFORE" -v b="$E_RSS_AFTER" 'BEGIN {printf "%.2f", (b - a) / 1024}')
+stop_server
+
+# --- report -------------------------------------------------------------------------------
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+cat <<EOF
+
+Partner Registry load benchmark — $(date -u +%Y-%m-%d), $CORES cores ($cpu), wrk on the same cores
+medians of $ROUNDS runs of $DURATION; rows seeded: $SEED_ROWS
+
+| | figure | measured | target | met |
+|---|---|---|---|---|
+| (a) | GET /register vs GET /robots.txt | $A_REGISTER vs $A_ROBOTS req/s = **$A_RATIO** | ≥ 0.8 | $(verdict "$A_RATIO" ">=" 0.8) |
+| (b) | POST /register (512×512 PNG) vs bare pipeline ($CORES threads) | $B_POST vs $B_PIPELINE /s = **$B_RATIO** | ≥ 0.8 | $(verdict "$B_RATIO" ">=" 0.8) |
+| (c) | staff queue at $SEED_ROWS submissions (4 connections) | p50 $C_P50 ms, **p99 $C_P99 ms** ($C_RPS req/s) | p99 ≤ 10 ms | $(verdict "$C_P99" "<=" 10) |
+| (d) | peak RSS, 50 concurrent $UPLOAD_BYTES-byte uploads | **$D_MB MB** (idle $(awk -v k="$D_IDLE" 'BEGIN {printf "%.1f", k / 1024}') MB; $D_RPS uploads/s; ${D_STATUSES% }) | ≤ 150 MB | $(verdict "$D_MB" "<=" 150) |
+| (e) | refuse a PNG declaring 60000×60000 | **$E_MS ms** median, RSS **+$E_GROWTH_MB MB** over 20 | ≤ 5 ms, ≤ 5 MB | $(verdict "$E_MS" "<=" 5) / $(verdict "$E_GROWTH_MB" "<=" 5) |
+
+Queue variants (not targets): status=all p50 $C_ALL_P50 / p99 $C_ALL_P99 ms; status=all&q=wonka p50 $C_Q_P50 / p99 $C_Q_P99 ms.
+EOF

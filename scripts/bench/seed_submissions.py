@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Seed N submissions straight into the portal's SQLite database (schema from migrations/),
+each with its first revision and its 'submitted' event, all sharing one stored logo.
+
+    seed_submissions.py DB_FILE LOGO_PNG [N]
+
+Statuses are a long-running registry's mix: mostly decided, a few waiting. Run it with the
+server stopped (the database must already exist, e.g. after `partner-registry staff add`).
+"""
+import json
+import random
+import secrets
+import sqlite3
+import sys
+import time
+import uuid
+
+db_file, logo_file = sys.argv[1], sys.argv[2]
+n = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
+rng = random.Random(6)
+
+# (status, share): 70 % approved, 20 % rejected, 5 % changes requested, 5 % pending.
+STATUSES = [("approved", 0.70), ("rejected", 0.20), ("changes_requested", 0.05), ("pending", 0.05)]
+WORDS = "acme globex initech umbrella hooli stark wayne wonka tyrell cyberdyne soylent oscorp".split()
+SCOPES = ["users:read", "expenses:read", "export-jobs:read", "accounts:read", "vendors:write"]
+
+con = sqlite3.connect(db_file)
+con.execute("PRAGMA journal_mode = WAL")
+con.execute("PRAGMA synchronous = OFF")
+now = int(time.time())
+logo_id = secrets.token_urlsafe(12)
+with open(logo_file, "rb") as f:
+    png = f.read()
+con.execute(
+    "INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, NULL, ?, 512, 1, ?)",
+    (logo_id, png, now),
+)
+
+def status_for():
+    r, acc = rng.random(), 0.0
+    for status, share in STATUSES:
+        acc += share
+        if r < acc:
+            return status
+    return STATUSES[-1][0]
+
+submissions, revisions, events = [], [], []
+first_id = (con.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]) + 1
+for i in range(n):
+    sid = first_id + i
+    created = now - (n - i) * 60
+    word = rng.choice(WORDS)
+    name = f"{word.title()} {rng.choice(['Expenses', 'Sync', 'Books', 'Travel', 'Cards'])} {sid}"
+    host = f"{word}{sid}.example"
+    contacts = [f"dev@{host}", f"ops@{host}"]
+    status = status_for()
+    client_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if status == "approved" else None
+    note = {"rejected": "Not a partner integration.", "changes_requested": "Please add a privacy policy."}.get(status)
+    confidential = rng.random() < 0.7
+    submissions.append((
+        sid, secrets.token_urlsafe(24), status, 1, name, ", ".join(contacts), client_id, note,
+        created, created, "sha256:" + secrets.token_hex(32) if client_id and confidential else None,
+        created if client_id and confidential else None, "Ada" if status != "pending" else None,
+    ))
+    revisions.append((
+        sid, 1, name, f"https://{host}/", logo_id, f"https://{host}/terms", f"https://{host}/privacy",
+        json.dumps(contacts), f"https://{host}/connect", f"https://{host}/settings",
+        "confidential" if confidential else "public",
+        json.dumps([f"https://{host}/oauth/callback"]),
+        json.dumps(rng.sample(SCOPES, 2)), None, "supported", None, None, created,
+    ))
+    events.append((sid, created, "partner", "submitted", None))
+
+con.executemany(
+    """INSERT INTO submissions (id, token, status, revision, client_name, contacts, client_id,
+        status_note, created_at, updated_at, secret_hash, secret_issued_at, decided_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    submissions,
+)
+con.executemany(
+    """INSERT INTO revisions (submission_id, number, client_name, client_uri, logo_id, tos_uri,
+        policy_uri, contacts, initiation_uri, settings_uri, client_type, redirect_uris, scopes,
+        scope_reason, pkce, pkce_exception, subject_type, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+    revisions,
+)
+con.executemany(
+    "INSERT INTO events (submission_id, at, actor, kind, note) VALUES (?, ?, ?, ?, ?)", events
+)
+con.commit()
+con.execute("ANALYZE")
+con.commit()
+counts = dict(con.execute("SELECT status, COUNT(*) FROM submissions GROUP BY status").fetchall())
+print(f"seeded {n} submissions: {counts}")
+con.close()
