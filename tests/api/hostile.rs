@@ -63,7 +63,11 @@ async fn a_huge_preamble_is_cut_off_at_the_body_limit() {
     .await;
     // actix-multipart stops buffering a preamble at 64 KiB and reports a malformed body; the
     // 2 MiB body limit would stop it otherwise. Either way it is refused, not read to the end.
-    assert!(matches!(response.status().as_u16(), 400 | 413), "{}", response.status());
+    assert!(
+        matches!(response.status().as_u16(), 400 | 413),
+        "{}",
+        response.status()
+    );
 }
 
 #[tokio::test]
