@@ -15,7 +15,8 @@
 # cores. Throughputs are medians of ROUNDS runs, taken alternately, since the machine is noisy.
 #
 # Settings (environment): DURATION (per wrk run, default 10s), ROUNDS (default 3),
-# SEED_ROWS (default 100000), KEEP=1 keeps the work folder (logs, databases, bodies).
+# SEED_ROWS (default 100000), KEEP=1 keeps the work folder (logs, databases, bodies),
+# ONLY="a b" runs just those figures (default: all five).
 # Needs: cargo, wrk, curl, python3.
 set -euo pipefail
 
@@ -37,6 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 say() { echo "== $*" >&2; }
+wants() { [[ " ${ONLY:-a b c d e} " == *" $1 "* ]]; }
 fail() { echo "bench: $*" >&2; exit 1; }
 
 for tool in wrk curl python3; do
@@ -45,7 +47,7 @@ done
 
 say "building (release)"
 cargo build --release --quiet --bin partner-registry --example sample_logos --example logo_pipeline
-BIN=target/release/partner-registry
+BIN=${BIN:-target/release/partner-registry}
 target/release/examples/sample_logos "$WORK/img" >/dev/null
 
 # --- helpers ------------------------------------------------------------------------------
@@ -113,6 +115,7 @@ verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? v >= 
 
 MAIN=$WORK/main
 mkdir -p "$MAIN"
+if ! wants c; then SEED_ROWS=0; fi
 say "seeding $SEED_ROWS submissions"
 STAFF_EMAIL=bench@example.com
 STAFF_PASSWORD=bench-password-long-enough
@@ -121,7 +124,7 @@ DATA_DIR=$MAIN RUST_LOG=warn "$BIN" staff add --email "$STAFF_EMAIL" --name Benc
 python3 "$BENCH/seed_submissions.py" "$MAIN/registry.db" "$WORK/img/logo-512.png" "$SEED_ROWS" >&2
 start_server "$MAIN"
 
-# (a) GET /register beside GET /robots.txt.
+figure_a() {
 say "(a) GET /register vs GET /robots.txt, $ROUNDS × $DURATION each"
 robots=() register=()
 for _ in $(seq "$ROUNDS"); do
@@ -132,11 +135,11 @@ A_ROBOTS=$(printf '%s\n' "${robots[@]}" | median)
 A_REGISTER=$(printf '%s\n' "${register[@]}" | median)
 A_RATIO=$(ratio "$A_REGISTER" "$A_ROBOTS")
 say "    robots.txt ${robots[*]} req/s; register ${register[*]} req/s"
+}
 
-# (b) POST /register with a 512×512 PNG beside the bare pipeline.
+figure_b() {
 say "(b) POST /register (512×512 PNG) vs the logo pipeline on $CORES threads, $ROUNDS rounds"
 csrf_for /register
-BOUNDARY=----benchBoundary7MA4YWxkTrZu0gW
 python3 "$BENCH/make_body.py" "$BOUNDARY" "$CSRF_TOKEN" "$WORK/img/logo-512.png" "$WORK/body-512"
 posts=() pipeline=()
 for _ in $(seq "$ROUNDS"); do
@@ -153,8 +156,9 @@ B_POST=$(printf '%s\n' "${posts[@]}" | median)
 B_PIPELINE=$(printf '%s\n' "${pipeline[@]}" | median)
 B_RATIO=$(ratio "$B_POST" "$B_PIPELINE")
 say "    POST ${posts[*]} registrations/s; pipeline ${pipeline[*]} logos/s"
+}
 
-# (c) The staff queue at 100,000 submissions.
+figure_c() {
 say "(c) GET /staff/submissions at $SEED_ROWS submissions"
 csrf_for /staff/login
 session=$(curl -fs -o /dev/null -D - -b "$CSRF_COOKIE" \
@@ -176,9 +180,9 @@ out=$(queue "?status=all")
 C_ALL_P50=$(latency_ms "$out" 50); C_ALL_P99=$(latency_ms "$out" 99)
 out=$(queue "?status=all&q=wonka")
 C_Q_P50=$(latency_ms "$out" 50); C_Q_P99=$(latency_ms "$out" 99)
-stop_server
+}
 
-# (d) Peak RSS of a fresh server under 50 concurrent 1 MiB uploads.
+figure_d() {
 say "(d) 50 concurrent 1 MiB uploads, fresh server"
 start_server "$WORK/rss"
 D_IDLE=$(proc_kb "$SERVER_PID" VmHWM)
@@ -193,8 +197,9 @@ D_RPS=$(rps "$out")
 D_HWM=$(proc_kb "$SERVER_PID" VmHWM)
 D_MB=$(awk -v k="$D_HWM" 'BEGIN {printf "%.1f", k / 1024}')
 stop_server
+}
 
-# (e) Refusing a PNG that declares 60000×60000.
+figure_e() {
 say "(e) a PNG declaring 60000×60000, 20 POSTs"
 start_server "$WORK/huge"
 csrf_for /register
@@ -217,6 +222,12 @@ E_RSS_AFTER=$(proc_kb "$SERVER_PID" VmRSS)
 E_MS=$(printf '%s\n' "${times[@]}" | median | awk '{printf "%.2f", $1 * 1000}')
 E_GROWTH_MB=$(awk -v a="$E_RSS_BEFORE" -v b="$E_RSS_AFTER" 'BEGIN {printf "%.2f", (b - a) / 1024}')
 stop_server
+}
+
+BOUNDARY=----benchBoundary7MA4YWxkTrZu0gW
+for figure in a b c; do if wants $figure; then "figure_$figure"; fi; done
+stop_server
+for figure in d e; do if wants $figure; then "figure_$figure"; fi; done
 
 # --- report -------------------------------------------------------------------------------
 
@@ -228,11 +239,13 @@ medians of $ROUNDS runs of $DURATION; rows seeded: $SEED_ROWS
 
 | | figure | measured | target | met |
 |---|---|---|---|---|
-| (a) | GET /register vs GET /robots.txt | $A_REGISTER vs $A_ROBOTS req/s = **$A_RATIO** | ≥ 0.8 | $(verdict "$A_RATIO" ">=" 0.8) |
-| (b) | POST /register (512×512 PNG) vs bare pipeline ($CORES threads) | $B_POST vs $B_PIPELINE /s = **$B_RATIO** | ≥ 0.8 | $(verdict "$B_RATIO" ">=" 0.8) |
-| (c) | staff queue at $SEED_ROWS submissions (4 connections) | p50 $C_P50 ms, **p99 $C_P99 ms** ($C_RPS req/s) | p99 ≤ 10 ms | $(verdict "$C_P99" "<=" 10) |
-| (d) | peak RSS, 50 concurrent $UPLOAD_BYTES-byte uploads | **$D_MB MB** (idle $(awk -v k="$D_IDLE" 'BEGIN {printf "%.1f", k / 1024}') MB; $D_RPS uploads/s; ${D_STATUSES% }) | ≤ 150 MB | $(verdict "$D_MB" "<=" 150) |
-| (e) | refuse a PNG declaring 60000×60000 | **$E_MS ms** median, RSS **+$E_GROWTH_MB MB** over 20 | ≤ 5 ms, ≤ 5 MB | $(verdict "$E_MS" "<=" 5) / $(verdict "$E_GROWTH_MB" "<=" 5) |
-
-Queue variants (not targets): status=all p50 $C_ALL_P50 / p99 $C_ALL_P99 ms; status=all&q=wonka p50 $C_Q_P50 / p99 $C_Q_P99 ms.
 EOF
+if wants a; then echo "| (a) | GET /register vs GET /robots.txt | $A_REGISTER vs $A_ROBOTS req/s = **$A_RATIO** | ≥ 0.8 | $(verdict "$A_RATIO" ">=" 0.8) |"; fi
+if wants b; then echo "| (b) | POST /register (512×512 PNG) vs bare pipeline ($CORES threads) | $B_POST vs $B_PIPELINE /s = **$B_RATIO** | ≥ 0.8 | $(verdict "$B_RATIO" ">=" 0.8) |"; fi
+if wants c; then echo "| (c) | staff queue at $SEED_ROWS submissions (4 connections) | p50 $C_P50 ms, **p99 $C_P99 ms** ($C_RPS req/s) | p99 ≤ 10 ms | $(verdict "$C_P99" "<=" 10) |"; fi
+if wants d; then echo "| (d) | peak RSS, 50 concurrent $UPLOAD_BYTES-byte uploads | **$D_MB MB** (idle $(awk -v k="$D_IDLE" 'BEGIN {printf "%.1f", k / 1024}') MB; $D_RPS uploads/s; ${D_STATUSES% }) | ≤ 150 MB | $(verdict "$D_MB" "<=" 150) |"; fi
+if wants e; then echo "| (e) | refuse a PNG declaring 60000×60000 | **$E_MS ms** median, RSS **+$E_GROWTH_MB MB** over 20 | ≤ 5 ms, ≤ 5 MB | $(verdict "$E_MS" "<=" 5) / $(verdict "$E_GROWTH_MB" "<=" 5) |"; fi
+if wants c; then
+    echo
+    echo "Queue variants (not targets): status=all p50 $C_ALL_P50 / p99 $C_ALL_P99 ms; status=all&q=wonka p50 $C_Q_P50 / p99 $C_Q_P99 ms."
+fi
