@@ -39,6 +39,8 @@ pub struct AppState {
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
     pub logo_slots: LogoSlots,
+    /// `GET /register`'s page around the visitor's token, rendered on first use.
+    pub blank_form: std::sync::OnceLock<(String, String)>,
 }
 
 /// Decoded pixels may take this much memory at once, all logo checks together. The largest
@@ -105,6 +107,7 @@ impl Application {
                 cores: Semaphore::new(cores),
                 memory: Semaphore::new(LOGO_DECODE_BUDGET_MIB as usize),
             },
+            blank_form: std::sync::OnceLock::new(),
         });
 
         spawn_housekeeping(state.clone().into_inner());

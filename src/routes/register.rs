@@ -65,14 +65,33 @@ pub fn form_response(
 }
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let (head, tail) = blank_form(&state)?;
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        // The token is URL-safe base64: nothing in it needs escaping.
+        Ok([head, csrf_token, tail].concat())
+    })
+}
+
+/// The empty form depends only on the catalogue and the visitor's token, and rendering it was
+/// half of `GET /register`'s time: render it once, split around the token, and only join the
+/// halves per request.
+fn blank_form(state: &AppState) -> Result<(&str, &str), AppError> {
+    const MARK: &str = "\u{0}csrf\u{0}";
+    if let Some((head, tail)) = state.blank_form.get() {
+        return Ok((head, tail));
+    }
     let input = RegistrationInput {
         pkce: "supported".into(),
         ..Default::default()
     };
-    let errors = FieldErrors::default();
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
-        new_form_page(&state, &input, &errors, csrf_token, None).render()
-    })
+    let page = new_form_page(state, &input, &FieldErrors::default(), MARK, None).render()?;
+    let halves = page
+        .split_once(MARK)
+        .map(|(head, tail)| (head.to_owned(), tail.to_owned()))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the form lost its token")))?;
+    // Two first visitors may both render it; either copy is the same.
+    let (head, tail) = state.blank_form.get_or_init(|| halves);
+    Ok((head, tail))
 }
 
 fn new_form_page<'a>(
