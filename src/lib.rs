@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod logo_checker;
 pub mod mail;
 pub mod middleware;
 pub mod review;

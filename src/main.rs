@@ -49,6 +49,7 @@ enum StaffCommand {
 
 #[tokio::main]
 async fn main() {
+    fewer_malloc_arenas();
     telemetry::init();
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
@@ -102,4 +103,18 @@ async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()
     db::backup(&pool, file).await?;
     println!("Backup written to {}.", file.display());
     Ok(())
+}
+
+/// glibc gives threads up to 8 malloc arenas per core, and each arena keeps the memory freed
+/// in it. Upload buffers (~1 MiB each) are allocated on the HTTP threads and freed on the logo
+/// checkers', so a burst of 50 concurrent 1 MiB uploads kept ~200 MB resident for ~60 MB in
+/// use. Two arenas keep that burst near 100 MB at no measurable cost in throughput. (Also
+/// mapping buffers of 1 MiB and more straight from the kernel saved another ~10 MB but cost
+/// ~20 % more CPU per registration in page faults: not worth it.)
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator parameter, under the allocator's own lock.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

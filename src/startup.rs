@@ -18,8 +18,10 @@ use url::Url;
 
 use crate::auth::csrf::CsrfKey;
 use crate::config::Settings;
+use crate::db::WriteGate;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
+use crate::logo_checker::LogoChecker;
 use crate::mail::transport::MailTransport;
 use crate::mail::worker::{Worker, WorkerHandle};
 use crate::{db, middleware, routes};
@@ -38,22 +40,18 @@ pub struct AppState {
     pub setup_token: Option<String>,
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
-    pub logo_slots: LogoSlots,
+    pub logo_checker: LogoChecker,
+    /// Taken by the busy write paths before they write (see `db::WriteGate`).
+    pub write_gate: WriteGate,
     /// `GET /register`'s page around the visitor's token, rendered on first use.
     pub blank_form: std::sync::OnceLock<(String, String)>,
+    /// Forms whose body is being read or whose logo waits for its check, at most: each may
+    /// hold up to 2 MiB, so a burst of uploads waits in the kernel's socket buffers instead.
+    pub upload_slots: Semaphore,
 }
 
-/// Decoded pixels may take this much memory at once, all logo checks together. The largest
-/// logo (4096×4096 at 8 bytes a pixel) fits alone; typical ones run side by side.
-pub const LOGO_DECODE_BUDGET_MIB: u32 = 128;
-
-/// Logo decoding is CPU- and memory-bound: at most one per core, and within a memory budget,
-/// so a burst of uploads queues instead of multiplying memory.
-pub struct LogoSlots {
-    pub cores: Semaphore,
-    /// One permit per MiB of `LOGO_DECODE_BUDGET_MIB`.
-    pub memory: Semaphore,
-}
+/// Registration forms read and checked at once (see `AppState::upload_slots`).
+pub const UPLOAD_SLOTS: usize = 16;
 
 pub struct Application {
     port: u16,
@@ -93,6 +91,7 @@ impl Application {
                 .expect("a path")
         });
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let write_gate = WriteGate::default();
         let state = web::Data::new(AppState {
             db: db.clone(),
             env: settings.app_env,
@@ -103,16 +102,20 @@ impl Application {
             secure_cookies: https,
             setup_token,
             body_timeout: settings.body_timeout,
-            logo_slots: LogoSlots {
-                cores: Semaphore::new(cores),
-                memory: Semaphore::new(LOGO_DECODE_BUDGET_MIB as usize),
-            },
+            logo_checker: LogoChecker::start(cores)?,
+            write_gate: write_gate.clone(),
             blank_form: std::sync::OnceLock::new(),
+            upload_slots: Semaphore::new(UPLOAD_SLOTS),
         });
 
         spawn_housekeeping(state.clone().into_inner());
         let transport = MailTransport::from_settings(&settings)?;
-        let mail_worker = Worker::new(db.clone(), transport, settings.mail_from.clone());
+        let mail_worker = Worker::new(
+            db.clone(),
+            write_gate,
+            transport,
+            settings.mail_from.clone(),
+        );
         let mail_task = settings
             .run_mail_worker
             .then(|| mail_worker.clone().spawn());

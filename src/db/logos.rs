@@ -75,3 +75,21 @@ pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Re
         .await?;
     Ok(done.rows_affected())
 }
+
+/// A logo stored straight away as used by a submission (its form was accepted first time).
+pub async fn insert_claimed(
+    conn: &mut SqliteConnection,
+    id: &LogoId,
+    png: &[u8],
+    side: u32,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, NULL, ?, ?, 1, ?)")
+        .bind(&id.0)
+        .bind(png)
+        .bind(side)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::db;
+use crate::db::WriteGate;
 use crate::db::outbox::{MAX_ATTEMPTS, OutboxRow};
 use crate::mail::transport::{MailTransport, SendError};
 
@@ -37,6 +38,7 @@ const STOP_GRACE: Duration = Duration::from_secs(25);
 #[derive(Clone)]
 pub struct Worker {
     db: SqlitePool,
+    write_gate: WriteGate,
     transport: MailTransport,
     from: Mailbox,
 }
@@ -73,9 +75,15 @@ impl WorkerHandle {
 }
 
 impl Worker {
-    pub fn new(db: SqlitePool, transport: MailTransport, from: Mailbox) -> Worker {
+    pub fn new(
+        db: SqlitePool,
+        write_gate: WriteGate,
+        transport: MailTransport,
+        from: Mailbox,
+    ) -> Worker {
         Worker {
             db,
+            write_gate,
             transport,
             from,
         }
@@ -84,6 +92,7 @@ impl Worker {
     /// Claim, send and record one due message; `None` when nothing is due.
     pub async fn try_send_next(&self) -> anyhow::Result<Option<Delivery>> {
         let claimed = {
+            let _gate = self.write_gate.enter().await;
             let mut conn = self.db.acquire().await?;
             db::outbox::claim(&mut conn, db::now(), LEASE_SECS).await?
         };
@@ -122,6 +131,7 @@ impl Worker {
             },
         };
 
+        let gate = self.write_gate.enter().await;
         let mut conn = self.db.acquire().await?;
         let recorded = match &outcome {
             Outcome::Sent => db::outbox::mark_sent(&mut conn, &row, now).await?,
@@ -131,6 +141,8 @@ impl Worker {
             } => db::outbox::mark_retry(&mut conn, &row, *next_attempt_at, error).await?,
             Outcome::Failed { error } => db::outbox::mark_failed(&mut conn, &row, error).await?,
         };
+        drop(conn);
+        drop(gate);
         match &outcome {
             _ if !recorded => {
                 tracing::warn!(

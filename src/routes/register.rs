@@ -7,7 +7,7 @@ use askama::Template;
 
 use crate::auth::{is_token_shaped, random_token};
 use crate::db;
-use crate::domain::logo::{self, Logo, LogoError};
+use crate::domain::logo::{Logo, LogoError};
 use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
 use crate::error::AppError;
@@ -125,14 +125,22 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     check_rate_limit(&req, &state)?;
-    let form = form::read(&req, payload, state.body_timeout).await?;
+    let upload = state
+        .upload_slots
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut form = form::read(&req, payload, state.body_timeout).await?;
     if !state.csrf.verify(&req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }
-    let (logo, held_logo) = accept_logo(&state, &form, None).await?;
-    let registration = match Registration::parse(&form.input, logo, state.env, &state.scopes) {
+    let logo = accept_logo(&state, &mut form, None).await?;
+    drop(upload);
+    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    let registration = match parsed {
         Ok(registration) => registration,
         Err(errors) => {
+            let held_logo = logo.hold(&state).await?;
             return form_response(
                 &req,
                 &state,
@@ -155,8 +163,9 @@ pub async fn submit(
     }
     .render()?;
     let now = db::now();
-    let mut tx = state.db.begin().await?;
-    db::logos::claim(&mut tx, &registration.logo).await?;
+    let _turn = state.write_gate.enter().await;
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    logo.store(&mut tx, &registration.logo).await?;
     let id = db::submissions::insert(&mut tx, &token, &registration, now).await?;
     mail::queue(
         &mut tx,
@@ -187,97 +196,110 @@ fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError>
     })
 }
 
-/// The logo for this attempt: a new upload (checked, then held), a logo held from an earlier
-/// attempt, or (when editing) the one already stored. Returns the outcome for the form's parse
-/// and the held logo to show back if the form has other errors.
+/// The logo for this attempt: a new upload (checked, not stored yet), a logo held from an
+/// earlier attempt, or (when editing) the one already stored. The caller stores a new upload
+/// with the submission (`LogoChoice::store`) or, if the form has other errors, holds it
+/// (`LogoChoice::hold`): one write either way.
 pub async fn accept_logo(
     state: &AppState,
-    form: &RegistrationForm,
+    form: &mut RegistrationForm,
     current: Option<LogoId>,
-) -> Result<(Result<LogoId, String>, Option<HeldLogo>), AppError> {
-    match &form.logo {
-        Upload::TooLarge => Ok((
-            Err("The logo must be at most 1 MiB; yours is larger than that.".into()),
-            None,
+) -> Result<LogoChoice, AppError> {
+    // Moved out, not cloned: up to 1 MiB per request waiting for a logo slot.
+    match std::mem::replace(&mut form.logo, Upload::None) {
+        Upload::TooLarge => Ok(LogoChoice::refused(
+            "The logo must be at most 1 MiB; yours is larger than that.".into(),
         )),
-        Upload::Bytes(bytes) => match check_logo(state, bytes.clone()).await? {
-            Err(e) => Ok((Err(e.to_string()), None)),
-            Ok(logo) => {
-                let id = random_token(16);
-                let token = random_token(24);
-                let mut conn = state.db.acquire().await?;
-                db::logos::hold(&mut conn, &id, &token, logo.png(), logo.side(), db::now()).await?;
-                Ok((Ok(LogoId(id)), Some(HeldLogo { token })))
-            }
+        Upload::Bytes(bytes) => match check_logo(state, bytes).await? {
+            Err(e) => Ok(LogoChoice::refused(e.to_string())),
+            // Stored only once the form's fate is known: with the submission in one
+            // transaction, or held for the next attempt if the form has errors.
+            Ok(logo) => Ok(LogoChoice {
+                outcome: Ok(LogoId(random_token(16))),
+                held: None,
+                fresh: Some(logo),
+            }),
         },
         Upload::None if is_token_shaped(&form.logo_token) => {
             let mut conn = state.db.acquire().await?;
             match db::logos::find_held(&mut conn, &form.logo_token, db::now()).await? {
-                Some(id) => Ok((
-                    Ok(id),
-                    Some(HeldLogo {
+                Some(id) => Ok(LogoChoice {
+                    outcome: Ok(id),
+                    held: Some(HeldLogo {
                         token: form.logo_token.clone(),
                     }),
-                )),
-                None => Ok((
-                    Err("The logo you uploaded earlier has expired; choose it again.".into()),
-                    None,
+                    fresh: None,
+                }),
+                None => Ok(LogoChoice::refused(
+                    "The logo you uploaded earlier has expired; choose it again.".into(),
                 )),
             }
         }
         Upload::None => match current {
-            Some(id) => Ok((Ok(id), None)),
-            None => Ok((Err(LogoError::Empty.to_string()), None)),
+            Some(id) => Ok(LogoChoice {
+                outcome: Ok(id),
+                held: None,
+                fresh: None,
+            }),
+            None => Ok(LogoChoice::refused(LogoError::Empty.to_string())),
         },
     }
 }
 
-/// Decode off the async threads, one per core at a time.
-async fn check_logo(state: &AppState, bytes: Vec<u8>) -> Result<Result<Logo, LogoError>, AppError> {
-    // The header says how big the pixels will be; reserve that much of the decode memory
-    // budget first, so a burst of large logos waits its turn instead of adding up. A header
-    // that does not parse is refused by `parse` at once, without decoding.
-    let megabytes = match logo::inspect(&bytes) {
-        Ok((_, width, height)) => decode_megabytes(width, height),
-        Err(_) => 1,
-    };
-    let slots = &state.logo_slots;
-    let _memory = slots
-        .memory
-        .acquire_many(megabytes)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let _core = slots
-        .cores
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    web::block(move || Logo::parse(&bytes))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("logo check thread failed: {e}")))
+/// The logo for this attempt, as `accept_logo` found it.
+pub struct LogoChoice {
+    /// For the form's parse: the logo's id, or the message to show.
+    pub outcome: Result<LogoId, String>,
+    /// A logo held from an earlier attempt.
+    pub held: Option<HeldLogo>,
+    /// A new upload that passed its checks, not stored yet (its id is in `outcome`).
+    pub fresh: Option<Logo>,
 }
 
-/// Memory a decode may need, in MiB: up to 8 bytes a pixel (16-bit RGBA, or the decoded source
-/// beside its RGBA8 copy), capped at the whole budget so the largest logo still runs, alone.
-fn decode_megabytes(width: u32, height: u32) -> u32 {
-    let bytes = u64::from(width) * u64::from(height) * 8;
-    (bytes.div_ceil(1024 * 1024) as u32).clamp(1, crate::startup::LOGO_DECODE_BUDGET_MIB)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_megabytes;
-
-    #[test]
-    fn the_decode_reservation_grows_with_the_pixels_and_the_largest_logo_runs_alone() {
-        assert_eq!(decode_megabytes(128, 128), 1);
-        assert_eq!(decode_megabytes(512, 512), 2);
-        assert_eq!(decode_megabytes(2048, 2048), 32);
-        assert_eq!(decode_megabytes(4096, 4096), 128);
-        assert_eq!(
-            decode_megabytes(60_000, 60_000),
-            128,
-            "capped: refused by parse anyway"
-        );
+impl LogoChoice {
+    fn refused(message: String) -> LogoChoice {
+        LogoChoice {
+            outcome: Err(message),
+            held: None,
+            fresh: None,
+        }
     }
+
+    /// The form has errors: hold a new upload so the partner need not choose it again.
+    pub async fn hold(self, state: &AppState) -> Result<Option<HeldLogo>, AppError> {
+        match (self.fresh, self.outcome) {
+            (Some(logo), Ok(id)) => {
+                let token = random_token(24);
+                let mut conn = state.db.acquire().await?;
+                db::logos::hold(&mut conn, &id.0, &token, logo.png(), logo.side(), db::now())
+                    .await?;
+                Ok(Some(HeldLogo { token }))
+            }
+            _ => Ok(self.held),
+        }
+    }
+
+    /// The form is accepted: store a new upload, or claim the held one, in `tx`.
+    pub async fn store(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        id: &LogoId,
+    ) -> Result<(), AppError> {
+        match &self.fresh {
+            Some(logo) => {
+                db::logos::insert_claimed(tx, id, logo.png(), logo.side(), db::now()).await?
+            }
+            None => db::logos::claim(tx, id).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Check an upload on the logo-checking threads.
+async fn check_logo(state: &AppState, bytes: Vec<u8>) -> Result<Result<Logo, LogoError>, AppError> {
+    state
+        .logo_checker
+        .check(bytes)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
 }

@@ -127,15 +127,23 @@ pub async fn edit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (submission, revision) = awaiting_changes(&state, &token).await?;
-    let form = form::read(&req, payload, state.body_timeout).await?;
+    let upload = state
+        .upload_slots
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut form = form::read(&req, payload, state.body_timeout).await?;
     if !state.csrf.verify(&req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }
     let current_logo = LogoId(revision.logo_id.clone());
-    let (logo, held_logo) = accept_logo(&state, &form, Some(current_logo.clone())).await?;
-    let registration = match Registration::parse(&form.input, logo, state.env, &state.scopes) {
+    let logo = accept_logo(&state, &mut form, Some(current_logo.clone())).await?;
+    drop(upload);
+    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    let registration = match parsed {
         Ok(registration) => registration,
         Err(errors) => {
+            let held_logo = logo.hold(&state).await?;
             return form_response(
                 &req,
                 &state,
@@ -155,9 +163,10 @@ pub async fn edit(
             );
         }
     };
+    let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     if registration.logo != current_logo {
-        db::logos::claim(&mut tx, &registration.logo).await?;
+        logo.store(&mut tx, &registration.logo).await?;
     }
     if !db::submissions::resubmit(&mut tx, &submission, &registration, db::now()).await? {
         return Err(AppError::Conflict(
