@@ -23,7 +23,7 @@ pub struct HeldLogo {
 }
 
 #[derive(Template)]
-#[template(path = "register/form.html")]
+#[template(path = "register/form.html", whitespace = "minimize")]
 pub struct FormPage<'a> {
     pub title: &'a str,
     pub intro: &'a str,
