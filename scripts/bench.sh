@@ -149,7 +149,8 @@ for _ in $(seq "$ROUNDS"); do
     grep -q '^status 303:' <<<"$out" && ! grep -Ev '^status 303:' <<<"$out" | grep -q '^status' \
         || { echo "$out" >&2; fail "POST /register did not answer 303 every time"; }
     posts+=("$(rps "$out")")
-    out=$(target/release/examples/logo_pipeline "$WORK/img/logo-512.png" 600 "$CORES")
+    # As many logos as take about DURATION, so both sides see the same stretch of noise.
+    out=$(target/release/examples/logo_pipeline "$WORK/img/logo-512.png" $(( ${DURATION%s} * 1000 )) "$CORES")
     pipeline+=("$(sed 's/.*logos_per_second=\([0-9.]*\).*/\1/' <<<"$out")")
 done
 B_POST=$(printf '%s\n' "${posts[@]}" | median)
