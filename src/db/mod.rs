@@ -51,8 +51,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         // WAL lets the staff queue read while a registration writes.
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a registration that got its 303 survives a power cut, not just a crash.
-        // The cost is one extra fsync per commit of the WAL, which we measured as negligible
-        // next to the logo pipeline.
+        // The cost is one fsync of the WAL per commit: 20-30 % of registrations per second under
+        // a sustained load (README, Benchmarks (b)), which we accept.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
