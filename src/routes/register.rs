@@ -125,18 +125,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     check_rate_limit(&req, &state)?;
-    let upload = state
-        .upload_slots
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let mut form = form::read(&req, payload, state.body_timeout).await?;
-    if !state.csrf.verify(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden);
-    }
-    let logo = accept_logo(&state, &mut form, None).await?;
-    drop(upload);
-    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    let Submitted { form, logo, parsed } = read_submission(&req, &state, payload, None).await?;
     let registration = match parsed {
         Ok(registration) => registration,
         Err(errors) => {
@@ -184,6 +173,37 @@ pub async fn submit(
         .finish())
 }
 
+/// A registration form as sent: its fields, its logo and what parsing made of them.
+pub struct Submitted {
+    pub form: RegistrationForm,
+    pub logo: LogoChoice,
+    pub parsed: Result<Registration, FieldErrors>,
+}
+
+/// Read a registration form (new or edited), check its anti-forgery token and its logo, and
+/// parse it. At most [`UPLOAD_SLOTS`](crate::startup::UPLOAD_SLOTS) forms are read and checked at once: each may hold up to
+/// 2 MiB, so a burst of uploads waits in the kernel's socket buffers instead of in memory.
+pub async fn read_submission(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    current_logo: Option<LogoId>,
+) -> Result<Submitted, AppError> {
+    let upload = state
+        .upload_slots
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut form = form::read(req, payload, state.body_timeout).await?;
+    if !state.csrf.verify(req, &form.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    let logo = accept_logo(state, &mut form, current_logo).await?;
+    drop(upload);
+    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    Ok(Submitted { form, logo, parsed })
+}
+
 fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
     let (Some(limiter), Some(peer)) = (&state.register_limiter, req.peer_addr()) else {
         return Ok(());
@@ -200,7 +220,7 @@ fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError>
 /// earlier attempt, or (when editing) the one already stored. The caller stores a new upload
 /// with the submission (`LogoChoice::store`) or, if the form has other errors, holds it
 /// (`LogoChoice::hold`): one write either way.
-pub async fn accept_logo(
+async fn accept_logo(
     state: &AppState,
     form: &mut RegistrationForm,
     current: Option<LogoId>,

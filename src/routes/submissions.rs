@@ -9,11 +9,10 @@ use askama::Template;
 use crate::auth::is_token_shaped;
 use crate::db;
 use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
-use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
+use crate::domain::registration::{FieldErrors, LogoId, RegistrationInput};
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
-use crate::routes::form;
-use crate::routes::register::{FormPage, HeldLogo, accept_logo, form_response};
+use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
 use crate::routes::view::ConsentPreview;
 use crate::startup::AppState;
 
@@ -127,19 +126,9 @@ pub async fn edit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (submission, revision) = awaiting_changes(&state, &token).await?;
-    let upload = state
-        .upload_slots
-        .acquire()
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let mut form = form::read(&req, payload, state.body_timeout).await?;
-    if !state.csrf.verify(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden);
-    }
     let current_logo = LogoId(revision.logo_id.clone());
-    let logo = accept_logo(&state, &mut form, Some(current_logo.clone())).await?;
-    drop(upload);
-    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    let Submitted { form, logo, parsed } =
+        read_submission(&req, &state, payload, Some(current_logo.clone())).await?;
     let registration = match parsed {
         Ok(registration) => registration,
         Err(errors) => {
