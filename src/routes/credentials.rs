@@ -8,7 +8,7 @@ use askama::Template;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use crate::auth::is_token_shaped;
+use crate::auth::Token;
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
 use crate::routes::register::form_response;
@@ -35,11 +35,8 @@ fn no_store(mut response: HttpResponse) -> HttpResponse {
 pub async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_token_shaped(&token) {
-        return Err(AppError::NotFound);
-    }
     let link = credentials::inspect(&state.db, &token)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -65,12 +62,9 @@ pub struct RevealForm {
 pub async fn reveal(
     req: HttpRequest,
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
     form: web::Form<RevealForm>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_token_shaped(&token) {
-        return Err(AppError::NotFound);
-    }
     if !state.csrf.verify(&req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }

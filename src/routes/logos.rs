@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::is_token_shaped;
+use crate::auth::Token;
 use crate::db;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -16,11 +16,8 @@ fn png(body: Vec<u8>, cache: &'static str) -> HttpResponse {
 
 pub async fn serve(
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_token_shaped(&id) {
-        return Err(AppError::NotFound);
-    }
     let mut conn = state.db.acquire().await?;
     let body = db::logos::png(&mut conn, &id)
         .await?
@@ -32,11 +29,8 @@ pub async fn serve(
 /// A logo held for a form with errors, shown back to the partner who uploaded it.
 pub async fn held(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_token_shaped(&token) {
-        return Err(AppError::NotFound);
-    }
     let mut conn = state.db.acquire().await?;
     let id = db::logos::find_held(&mut conn, &token, db::now())
         .await?

@@ -6,7 +6,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::auth::is_token_shaped;
+use crate::auth::Token;
 use crate::db;
 use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
 use crate::domain::registration::{FieldErrors, LogoId, RegistrationInput};
@@ -28,11 +28,8 @@ struct StatusPage {
 
 pub async fn status(
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    if !is_token_shaped(&token) {
-        return Err(AppError::NotFound);
-    }
     let mut conn = state.db.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, &token)
         .await?
@@ -60,9 +57,6 @@ async fn awaiting_changes(
     state: &AppState,
     token: &str,
 ) -> Result<(SubmissionRow, RevisionRow), AppError> {
-    if !is_token_shaped(token) {
-        return Err(AppError::NotFound);
-    }
     let mut conn = state.db.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
@@ -109,7 +103,7 @@ fn edit_page<'a>(
 pub async fn edit_form(
     req: HttpRequest,
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
     let (_, revision) = awaiting_changes(&state, &token).await?;
     let input = revision.to_input();
@@ -122,7 +116,7 @@ pub async fn edit_form(
 pub async fn edit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    token: web::Path<String>,
+    token: web::Path<Token>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (submission, revision) = awaiting_changes(&state, &token).await?;

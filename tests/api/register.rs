@@ -365,11 +365,21 @@ async fn an_unknown_status_token_or_logo_is_404() {
             .status(),
         404
     );
-    assert_eq!(app.get("/submissions/x").await.status(), 404);
     assert_eq!(
         app.get("/logos/AAAAAAAAAAAAAAAAAAAAAA.png").await.status(),
         404
     );
+    // Anything not shaped like a token is refused before it reaches the database.
+    for path in [
+        "/submissions/x",
+        "/submissions/%27%20OR%201=1--",
+        "/submissions/x/edit",
+        "/logos/x.png",
+        "/register/held-logo/x.png",
+        "/credentials/x",
+    ] {
+        assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
 }
 
 #[tokio::test]
