@@ -13,7 +13,7 @@ use anyhow::Context;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use secrecy::ExposeSecret;
 use sqlx::SqlitePool;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub logo_checker: LogoChecker,
     /// Taken by the busy write paths before they write (see `db::WriteGate`).
     pub write_gate: WriteGate,
+    /// Wakes the mail worker once new mail is committed, instead of at its next poll.
+    pub mail_wake: Arc<Notify>,
     /// `GET /register`'s page around the visitor's token, rendered on first use.
     pub blank_form: std::sync::OnceLock<(String, String)>,
     /// Forms whose body is being read or whose logo waits for its check, at most: each may
@@ -92,6 +94,7 @@ impl Application {
         });
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let write_gate = WriteGate::default();
+        let mail_wake = Arc::new(Notify::new());
         let state = web::Data::new(AppState {
             db: db.clone(),
             env: settings.app_env,
@@ -104,6 +107,7 @@ impl Application {
             body_timeout: settings.body_timeout,
             logo_checker: LogoChecker::start(cores)?,
             write_gate: write_gate.clone(),
+            mail_wake: mail_wake.clone(),
             blank_form: std::sync::OnceLock::new(),
             upload_slots: Semaphore::new(UPLOAD_SLOTS),
         });
@@ -113,6 +117,7 @@ impl Application {
         let mail_worker = Worker::new(
             db.clone(),
             write_gate,
+            mail_wake,
             transport,
             settings.mail_from.clone(),
         );

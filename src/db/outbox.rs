@@ -90,27 +90,32 @@ const COLUMNS: &str =
     "id, submission_id, kind, recipient, subject, text_body, html_body, message_id,
     state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
 
-/// Claim the next due message for `lease` seconds: a queued one whose time has come, or one
-/// whose sender's lease ran out (it crashed mid-send). One statement, so two workers can never
-/// claim the same row, and nothing stays locked while the message is on the wire.
+/// Claim up to `limit` due messages for `lease` seconds: queued ones whose time has come, or
+/// ones whose sender's lease ran out (it crashed mid-send). One statement, so two workers can
+/// never claim the same row, and nothing stays locked while the messages are on the wire.
 pub async fn claim(
     conn: &mut SqliteConnection,
     now: i64,
     lease: i64,
-) -> sqlx::Result<Option<OutboxRow>> {
-    sqlx::query_as(&format!(
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
         "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
-         WHERE id = (SELECT id FROM outbox
-                     WHERE (state = 'queued' AND next_attempt_at <= ?)
-                        OR (state = 'sending' AND lease_until <= ?)
-                     ORDER BY next_attempt_at, id LIMIT 1)
+         WHERE id IN (SELECT id FROM outbox
+                      WHERE (state = 'queued' AND next_attempt_at <= ?)
+                         OR (state = 'sending' AND lease_until <= ?)
+                      ORDER BY next_attempt_at, id LIMIT ?)
          RETURNING {COLUMNS}"
     ))
     .bind(now + lease)
     .bind(now)
     .bind(now)
-    .fetch_optional(conn)
-    .await
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    // RETURNING gives no order: send the oldest first.
+    rows.sort_by_key(|row| (row.next_attempt_at, row.id));
+    Ok(rows)
 }
 
 // The outcome is recorded only by the claim that is still current (same attempt, still
@@ -162,6 +167,20 @@ pub async fn mark_failed(
          WHERE id = ? AND state = 'sending' AND attempts = ?",
     )
     .bind(error)
+    .bind(claimed.id)
+    .bind(claimed.attempts)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Give back a claimed message that was not tried (the batch stopped early): queued again,
+/// due now, and the claim's attempt not counted.
+pub async fn release(conn: &mut SqliteConnection, claimed: &OutboxRow) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1
+         WHERE id = ? AND state = 'sending' AND attempts = ?",
+    )
     .bind(claimed.id)
     .bind(claimed.attempts)
     .execute(conn)

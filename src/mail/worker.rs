@@ -1,18 +1,19 @@
-//! The outbox worker. `try_send_next` is one step: claim one due message with a lease, send it
-//! with no transaction open, record the outcome. The server loops over the step; tests call it
-//! directly.
+//! The outbox worker. `send_batch` is one step: claim up to 16 due messages with a lease in one
+//! write, send them with no transaction open, record the outcomes in one write. The server loops
+//! over the step; tests call it (or `try_send_next`, a batch of one) directly.
 //!
 //! Delivery is at least once: if the process dies after the relay accepted a message but before
 //! the outcome is stored, the lease runs out and the message is sent again, with the same
 //! Message-ID so the duplicate can be recognised.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 use rand::Rng;
 use sqlx::SqlitePool;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -30,7 +31,11 @@ pub const LEASE_SECS: i64 = 120;
 const SEND_DEADLINE: Duration = Duration::from_secs(90);
 /// The first retry waits this long; each later one twice as long as the one before.
 const FIRST_RETRY_SECS: i64 = 30;
-/// How often an idle worker looks for due messages.
+/// Messages claimed and recorded together: two writes per batch instead of two per message.
+/// One at a time, the worker queued for SQLite's write lock twice per message behind every
+/// registration, and under a burst of registrations it fell minutes behind.
+const BATCH: i64 = 16;
+/// How often an idle worker looks for due messages (retries coming due); new mail wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// How long a stopping server waits for the message in flight; after that its lease returns it.
 const STOP_GRACE: Duration = Duration::from_secs(25);
@@ -39,6 +44,8 @@ const STOP_GRACE: Duration = Duration::from_secs(25);
 pub struct Worker {
     db: SqlitePool,
     write_gate: WriteGate,
+    /// Rung after a commit that queued mail.
+    wake: Arc<Notify>,
     transport: MailTransport,
     from: Mailbox,
 }
@@ -78,12 +85,14 @@ impl Worker {
     pub fn new(
         db: SqlitePool,
         write_gate: WriteGate,
+        wake: Arc<Notify>,
         transport: MailTransport,
         from: Mailbox,
     ) -> Worker {
         Worker {
             db,
             write_gate,
+            wake,
             transport,
             from,
         }
@@ -91,20 +100,76 @@ impl Worker {
 
     /// Claim, send and record one due message; `None` when nothing is due.
     pub async fn try_send_next(&self) -> anyhow::Result<Option<Delivery>> {
-        let claimed = {
-            let _gate = self.write_gate.enter().await;
-            let mut conn = self.db.acquire().await?;
-            db::outbox::claim(&mut conn, db::now(), LEASE_SECS).await?
-        };
-        let Some(row) = claimed else {
-            return Ok(None);
-        };
-        let span = tracing::info_span!("deliver", outbox = row.id, kind = %row.kind, attempt = row.attempts);
-        self.deliver(row).instrument(span).await.map(Some)
+        Ok(self.send_batch(1, || false).await?.into_iter().next())
     }
 
-    async fn deliver(&self, row: OutboxRow) -> anyhow::Result<Delivery> {
-        let result = match self.build(&row) {
+    /// Claim up to `limit` due messages, send them one after the other, and record every
+    /// outcome in one transaction. Sending stops early (the rest are given back, their attempt
+    /// not counted) when the relay has trouble, when `stopping()` says so, or when a send could
+    /// no longer end inside the claim's lease. Returns what was tried; empty when nothing is due.
+    pub async fn send_batch(
+        &self,
+        limit: i64,
+        stopping: impl Fn() -> bool,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let claimed = {
+            let _turn = self.write_gate.enter().await;
+            let mut conn = self.db.acquire().await?;
+            db::outbox::claim(&mut conn, db::now(), LEASE_SECS, limit).await?
+        };
+        let started = Instant::now();
+        let mut tried = Vec::with_capacity(claimed.len());
+        let mut untried = Vec::new();
+        for row in claimed {
+            let in_lease =
+                started.elapsed() + SEND_DEADLINE < Duration::from_secs(LEASE_SECS as u64);
+            let relay_trouble = tried
+                .iter()
+                .any(|(_, outcome)| matches!(outcome, Outcome::Retrying { .. }));
+            if !in_lease || relay_trouble || stopping() {
+                untried.push(row);
+                continue;
+            }
+            let span = tracing::info_span!("deliver", outbox = row.id, kind = %row.kind, attempt = row.attempts);
+            let outcome = self.deliver(&row).instrument(span).await;
+            tried.push((row, outcome));
+        }
+
+        let _turn = self.write_gate.enter().await;
+        let mut tx = self.db.begin().await?;
+        let mut recorded = Vec::with_capacity(tried.len());
+        for (row, outcome) in &tried {
+            recorded.push(match outcome {
+                Outcome::Sent => db::outbox::mark_sent(&mut tx, row, db::now()).await?,
+                Outcome::Retrying {
+                    next_attempt_at,
+                    error,
+                } => db::outbox::mark_retry(&mut tx, row, *next_attempt_at, error).await?,
+                Outcome::Failed { error } => db::outbox::mark_failed(&mut tx, row, error).await?,
+            });
+        }
+        for row in &untried {
+            db::outbox::release(&mut tx, row).await?;
+        }
+        tx.commit().await?;
+
+        Ok(tried
+            .into_iter()
+            .zip(recorded)
+            .map(|((row, outcome), recorded)| {
+                log_outcome(row.id, &outcome, recorded);
+                Delivery {
+                    outbox_id: row.id,
+                    attempt: row.attempts,
+                    outcome,
+                }
+            })
+            .collect())
+    }
+
+    /// Send one claimed message and say what became of it.
+    async fn deliver(&self, row: &OutboxRow) -> Outcome {
+        let result = match self.build(row) {
             // A message that cannot be built never will be (say, a malformed stored address).
             Err(e) => Err(SendError::Permanent(e)),
             Ok(message) => {
@@ -117,51 +182,17 @@ impl Worker {
                 }
             }
         };
-
-        let now = db::now();
-        let outcome = match result {
+        match result {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(error)) => Outcome::Failed { error },
             Err(SendError::Transient(error)) if row.attempts >= MAX_ATTEMPTS => Outcome::Failed {
                 error: format!("gave up after {} attempts: {error}", row.attempts),
             },
             Err(SendError::Transient(error)) => Outcome::Retrying {
-                next_attempt_at: now + backoff_secs(row.attempts),
+                next_attempt_at: db::now() + backoff_secs(row.attempts),
                 error,
             },
-        };
-
-        let gate = self.write_gate.enter().await;
-        let mut conn = self.db.acquire().await?;
-        let recorded = match &outcome {
-            Outcome::Sent => db::outbox::mark_sent(&mut conn, &row, now).await?,
-            Outcome::Retrying {
-                next_attempt_at,
-                error,
-            } => db::outbox::mark_retry(&mut conn, &row, *next_attempt_at, error).await?,
-            Outcome::Failed { error } => db::outbox::mark_failed(&mut conn, &row, error).await?,
-        };
-        drop(conn);
-        drop(gate);
-        match &outcome {
-            _ if !recorded => {
-                tracing::warn!(
-                    ?outcome,
-                    "the claim ran out before the outcome was recorded"
-                )
-            }
-            Outcome::Sent => tracing::info!("email sent"),
-            Outcome::Retrying {
-                next_attempt_at,
-                error,
-            } => tracing::warn!(%error, next_attempt_at, "email not sent; will retry"),
-            Outcome::Failed { error } => tracing::error!(%error, "email failed for good"),
         }
-        Ok(Delivery {
-            outbox_id: row.id,
-            attempt: row.attempts,
-            outcome,
-        })
     }
 
     fn build(&self, row: &OutboxRow) -> Result<Message, String> {
@@ -183,15 +214,14 @@ impl Worker {
     }
 
     /// Run steps in the background until stopped: back to back while messages are due, then
-    /// a poll every few seconds.
+    /// wait to be woken by new mail, or for the next poll (retries come due by time).
     pub fn spawn(self) -> WorkerHandle {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
                 // The step itself is never interrupted: stopping waits for it (see `stop`).
-                let idle = match self.try_send_next().await {
-                    Ok(Some(_)) => false,
-                    Ok(None) => true,
+                let idle = match self.send_batch(BATCH, || *stopped.borrow()).await {
+                    Ok(tried) => tried.is_empty(),
                     Err(e) => {
                         tracing::error!(error = format!("{e:#}"), "mail worker step failed");
                         true
@@ -203,6 +233,7 @@ impl Worker {
                 if idle {
                     tokio::select! {
                         _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = self.wake.notified() => {}
                         // Also when the handle is dropped: nobody can stop us any more.
                         _ = stopped.changed() => break,
                     }
@@ -212,6 +243,24 @@ impl Worker {
             tracing::info!("mail worker stopped");
         });
         WorkerHandle { stop, task }
+    }
+}
+
+fn log_outcome(outbox: i64, outcome: &Outcome, recorded: bool) {
+    match outcome {
+        _ if !recorded => {
+            tracing::warn!(
+                outbox,
+                ?outcome,
+                "the claim ran out before the outcome was recorded"
+            )
+        }
+        Outcome::Sent => tracing::info!(outbox, "email sent"),
+        Outcome::Retrying {
+            next_attempt_at,
+            error,
+        } => tracing::warn!(outbox, %error, next_attempt_at, "email not sent; will retry"),
+        Outcome::Failed { error } => tracing::error!(outbox, %error, "email failed for good"),
     }
 }
 

@@ -166,6 +166,7 @@ pub async fn submit(
     )
     .await?;
     tx.commit().await?;
+    state.mail_wake.notify_one();
     tracing::info!(submission = id, "registration submitted");
 
     Ok(HttpResponse::SeeOther()

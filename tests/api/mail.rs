@@ -318,15 +318,88 @@ async fn the_server_sends_in_the_background_and_its_worker_stops_with_it() {
         settings.run_mail_worker = true
     })
     .await;
+    // Let the worker find the outbox empty and go to sleep until its next poll (5 s).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     app.register().await;
 
-    // The loop polls every few seconds; this is the one test that waits for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The registration wakes it: the receipts go out well before that poll.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(4500);
     while sink.received().len() < 2 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    assert_eq!(sorted_recipients(&sink.received()), CONTACTS);
+    assert_eq!(
+        sorted_recipients(&sink.received()),
+        CONTACTS,
+        "sent when the registration woke the worker, not at its next poll"
+    );
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), app.stop()).await;
     assert!(stopped.is_ok(), "the server and its mail worker stop");
+}
+
+#[tokio::test]
+async fn the_running_worker_sends_a_backlog_in_batches_each_message_once() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(smtp_to(sink.url())).await;
+    for _ in 0..10 {
+        app.register().await;
+    }
+
+    let deliveries = app.mail.send_batch(16, || false).await.unwrap();
+
+    assert_eq!(deliveries.len(), 16, "one claim takes up to 16 messages");
+    assert!(deliveries.iter().all(|d| d.outcome == Outcome::Sent));
+    let rest = app.mail.send_batch(16, || false).await.unwrap();
+    assert_eq!(rest.len(), 4);
+    assert!(app.mail.send_batch(16, || false).await.unwrap().is_empty());
+    let received = sink.received();
+    assert_eq!(
+        received.len(),
+        20,
+        "10 registrations × 2 contacts, each sent once"
+    );
+    let mut ids: Vec<String> = received
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+    assert!(outbox(&app).await.iter().all(|row| row.state == "sent"));
+}
+
+#[tokio::test]
+async fn a_batch_stops_at_the_first_relay_failure_and_gives_the_rest_back_untried() {
+    let port = ReservedPort::new();
+    let app = spawn_app_with(smtp_to(port.url())).await;
+    for _ in 0..3 {
+        app.register().await;
+    }
+
+    let tried = app.mail.send_batch(16, || false).await.unwrap();
+
+    assert_eq!(
+        tried.len(),
+        1,
+        "no point trying the others against a relay that is down"
+    );
+    assert!(matches!(tried[0].outcome, Outcome::Retrying { .. }));
+    let rows = outbox(&app).await;
+    let (tried_rows, untried): (Vec<_>, Vec<_>) =
+        rows.iter().partition(|row| row.id == tried[0].outbox_id);
+    assert_eq!(tried_rows[0].attempts, 1);
+    assert_eq!(untried.len(), 5);
+    for row in untried {
+        assert_eq!(row.state, "queued");
+        assert_eq!(row.attempts, 0, "an untried message keeps its attempts");
+        assert_eq!(row.lease_until, None);
+        assert_eq!(row.state_label(), "Queued");
+    }
+
+    // Stopping the server gives back whatever a batch has not sent yet, too.
+    let sink = port.start_sink();
+    make_retries_due(&app).await;
+    assert!(app.mail.send_batch(16, || true).await.unwrap().is_empty());
+    assert!(sink.received().is_empty());
+    assert!(outbox(&app).await.iter().all(|row| row.state == "queued"));
 }

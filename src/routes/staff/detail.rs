@@ -239,7 +239,11 @@ async fn outcome(
     result: Result<(), ReviewError>,
 ) -> Result<HttpResponse, AppError> {
     let status = match result {
-        Ok(()) => return Ok(see_other(&format!("/staff/submissions/{id}"))),
+        Ok(()) => {
+            // Every decision queues email: send it now rather than at the worker's next poll.
+            state.mail_wake.notify_one();
+            return Ok(see_other(&format!("/staff/submissions/{id}")));
+        }
         Err(ReviewError::NotFound) => return Err(AppError::NotFound),
         Err(ReviewError::Database(e)) => return Err(e.into()),
         Err(ReviewError::Template(e)) => return Err(e.into()),
@@ -309,5 +313,6 @@ pub async fn retry_email(
         .await?
         .ok_or(AppError::NotFound)?;
     db::outbox::retry(&mut conn, *id).await?;
+    state.mail_wake.notify_one();
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
 }
