@@ -8,21 +8,24 @@ use crate::domain::registration::LogoId;
 /// How long a held logo waits for its form.
 pub const HOLD_SECONDS: i64 = 24 * 60 * 60;
 
-pub async fn hold(
+/// Store a checked logo: held under `hold_token` for a form that had other errors, or, with
+/// no token, claimed at once by the submission being written in the same transaction.
+pub async fn insert(
     conn: &mut SqliteConnection,
-    id: &str,
-    hold_token: &str,
+    id: &LogoId,
+    hold_token: Option<&str>,
     png: &[u8],
     side: u32,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, ?, ?, ?, 0, ?)",
+        "INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
-    .bind(id)
+    .bind(&id.0)
     .bind(hold_token)
     .bind(png)
     .bind(side)
+    .bind(hold_token.is_none())
     .bind(now)
     .execute(conn)
     .await?;
@@ -74,22 +77,4 @@ pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Re
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
-}
-
-/// A logo stored straight away as used by a submission (its form was accepted first time).
-pub async fn insert_claimed(
-    conn: &mut SqliteConnection,
-    id: &LogoId,
-    png: &[u8],
-    side: u32,
-    now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, NULL, ?, ?, 1, ?)")
-        .bind(&id.0)
-        .bind(png)
-        .bind(side)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
 }

@@ -120,18 +120,17 @@ impl Worker {
         let started = Instant::now();
         let mut tried = Vec::with_capacity(claimed.len());
         let mut untried = Vec::new();
+        let mut relay_trouble = false;
         for row in claimed {
             let in_lease =
                 started.elapsed() + SEND_DEADLINE < Duration::from_secs(LEASE_SECS as u64);
-            let relay_trouble = tried
-                .iter()
-                .any(|(_, outcome)| matches!(outcome, Outcome::Retrying { .. }));
             if !in_lease || relay_trouble || stopping() {
                 untried.push(row);
                 continue;
             }
             let span = tracing::info_span!("deliver", outbox = row.id, kind = %row.kind, attempt = row.attempts);
             let outcome = self.deliver(&row).instrument(span).await;
+            relay_trouble = matches!(outcome, Outcome::Retrying { .. });
             tried.push((row, outcome));
         }
 

@@ -154,7 +154,7 @@ pub async fn submit(
     let now = db::now();
     let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    logo.store(&mut tx, &registration.logo).await?;
+    logo.store(&mut tx).await?;
     let id = db::submissions::insert(&mut tx, &token, &registration, now).await?;
     mail::queue(
         &mut tx,
@@ -182,8 +182,9 @@ pub struct Submitted {
 }
 
 /// Read a registration form (new or edited), check its anti-forgery token and its logo, and
-/// parse it. At most [`UPLOAD_SLOTS`](crate::startup::UPLOAD_SLOTS) forms are read and checked at once: each may hold up to
-/// 2 MiB, so a burst of uploads waits in the kernel's socket buffers instead of in memory.
+/// parse it. At most [`UPLOAD_SLOTS`](crate::startup::UPLOAD_SLOTS) forms are read and
+/// checked at once: each may hold up to 2 MiB, so a burst of uploads waits in the kernel's
+/// socket buffers instead of in memory.
 pub async fn read_submission(
     req: &HttpRequest,
     state: &AppState,
@@ -201,7 +202,7 @@ pub async fn read_submission(
     }
     let logo = accept_logo(state, &mut form, current_logo).await?;
     drop(upload);
-    let parsed = Registration::parse(&form.input, logo.outcome.clone(), state.env, &state.scopes);
+    let parsed = Registration::parse(&form.input, logo.outcome(), state.env, &state.scopes);
     Ok(Submitted { form, logo, parsed })
 }
 
@@ -227,90 +228,90 @@ async fn accept_logo(
     current: Option<LogoId>,
 ) -> Result<LogoChoice, AppError> {
     // Moved out, not cloned: up to 1 MiB per request waiting for a logo slot.
-    match std::mem::replace(&mut form.logo, Upload::None) {
-        Upload::TooLarge => Ok(LogoChoice::refused(
-            "The logo must be at most 1 MiB; yours is larger than that.".into(),
-        )),
+    Ok(match std::mem::replace(&mut form.logo, Upload::None) {
+        Upload::TooLarge => {
+            LogoChoice::Refused("The logo must be at most 1 MiB; yours is larger than that.".into())
+        }
         Upload::Bytes(bytes) => match check_logo(state, bytes).await? {
-            Err(e) => Ok(LogoChoice::refused(e.to_string())),
-            // Stored only once the form's fate is known: with the submission in one
-            // transaction, or held for the next attempt if the form has errors.
-            Ok(logo) => Ok(LogoChoice {
-                outcome: Ok(LogoId(random_token(16))),
-                held: None,
-                fresh: Some(logo),
-            }),
+            Err(e) => LogoChoice::Refused(e.to_string()),
+            Ok(logo) => LogoChoice::Fresh {
+                id: LogoId(random_token(16)),
+                logo,
+            },
         },
         Upload::None if is_token_shaped(&form.logo_token) => {
             let mut conn = state.db.acquire().await?;
             match db::logos::find_held(&mut conn, &form.logo_token, db::now()).await? {
-                Some(id) => Ok(LogoChoice {
-                    outcome: Ok(id),
-                    held: Some(HeldLogo {
-                        token: form.logo_token.clone(),
-                    }),
-                    fresh: None,
-                }),
-                None => Ok(LogoChoice::refused(
+                Some(id) => LogoChoice::Held {
+                    id,
+                    token: form.logo_token.clone(),
+                },
+                None => LogoChoice::Refused(
                     "The logo you uploaded earlier has expired; choose it again.".into(),
-                )),
+                ),
             }
         }
         Upload::None => match current {
-            Some(id) => Ok(LogoChoice {
-                outcome: Ok(id),
-                held: None,
-                fresh: None,
-            }),
-            None => Ok(LogoChoice::refused(LogoError::Empty.to_string())),
+            Some(id) => LogoChoice::Current(id),
+            None => LogoChoice::Refused(LogoError::Empty.to_string()),
         },
-    }
+    })
 }
 
 /// The logo for this attempt, as `accept_logo` found it.
-pub struct LogoChoice {
-    /// For the form's parse: the logo's id, or the message to show.
-    pub outcome: Result<LogoId, String>,
-    /// A logo held from an earlier attempt.
-    pub held: Option<HeldLogo>,
-    /// A new upload that passed its checks, not stored yet (its id is in `outcome`).
-    pub fresh: Option<Logo>,
+pub enum LogoChoice {
+    /// No usable logo: the message to show on the form.
+    Refused(String),
+    /// A new upload that passed its checks, not stored yet: stored only once the form's fate
+    /// is known (with the submission, or held for the next attempt).
+    Fresh { id: LogoId, logo: Logo },
+    /// A logo held from an earlier attempt of this form.
+    Held { id: LogoId, token: String },
+    /// When editing, no new file: the logo already stored stays.
+    Current(LogoId),
 }
 
 impl LogoChoice {
-    fn refused(message: String) -> LogoChoice {
-        LogoChoice {
-            outcome: Err(message),
-            held: None,
-            fresh: None,
+    /// For the form's parse: the logo's id, or the message to show.
+    pub fn outcome(&self) -> Result<LogoId, String> {
+        match self {
+            LogoChoice::Refused(message) => Err(message.clone()),
+            LogoChoice::Fresh { id, .. }
+            | LogoChoice::Held { id, .. }
+            | LogoChoice::Current(id) => Ok(id.clone()),
         }
     }
 
     /// The form has errors: hold a new upload so the partner need not choose it again.
     pub async fn hold(self, state: &AppState) -> Result<Option<HeldLogo>, AppError> {
-        match (self.fresh, self.outcome) {
-            (Some(logo), Ok(id)) => {
+        match self {
+            LogoChoice::Fresh { id, logo } => {
                 let token = random_token(24);
                 let mut conn = state.db.acquire().await?;
-                db::logos::hold(&mut conn, &id.0, &token, logo.png(), logo.side(), db::now())
-                    .await?;
+                db::logos::insert(
+                    &mut conn,
+                    &id,
+                    Some(&token),
+                    logo.png(),
+                    logo.side(),
+                    db::now(),
+                )
+                .await?;
                 Ok(Some(HeldLogo { token }))
             }
-            _ => Ok(self.held),
+            LogoChoice::Held { token, .. } => Ok(Some(HeldLogo { token })),
+            LogoChoice::Refused(_) | LogoChoice::Current(_) => Ok(None),
         }
     }
 
     /// The form is accepted: store a new upload, or claim the held one, in `tx`.
-    pub async fn store(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        id: &LogoId,
-    ) -> Result<(), AppError> {
-        match &self.fresh {
-            Some(logo) => {
-                db::logos::insert_claimed(tx, id, logo.png(), logo.side(), db::now()).await?
+    pub async fn store(&self, tx: &mut sqlx::SqliteConnection) -> Result<(), AppError> {
+        match self {
+            LogoChoice::Fresh { id, logo } => {
+                db::logos::insert(tx, id, None, logo.png(), logo.side(), db::now()).await?
             }
-            None => db::logos::claim(tx, id).await?,
+            LogoChoice::Held { id, .. } => db::logos::claim(tx, id).await?,
+            LogoChoice::Refused(_) | LogoChoice::Current(_) => {}
         }
         Ok(())
     }

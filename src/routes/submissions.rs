@@ -122,7 +122,7 @@ pub async fn edit(
     let (submission, revision) = awaiting_changes(&state, &token).await?;
     let current_logo = LogoId(revision.logo_id.clone());
     let Submitted { form, logo, parsed } =
-        read_submission(&req, &state, payload, Some(current_logo.clone())).await?;
+        read_submission(&req, &state, payload, Some(current_logo)).await?;
     let registration = match parsed {
         Ok(registration) => registration,
         Err(errors) => {
@@ -148,9 +148,7 @@ pub async fn edit(
     };
     let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    if registration.logo != current_logo {
-        logo.store(&mut tx, &registration.logo).await?;
-    }
+    logo.store(&mut tx).await?;
     if !db::submissions::resubmit(&mut tx, &submission, &registration, db::now()).await? {
         return Err(AppError::Conflict(
             "This registration changed while you were editing it. Open its status page to see why."
