@@ -40,12 +40,14 @@ impl SmtpUrl {
         match url.scheme() {
             "smtps" => {}
             "smtp" => {
+                // `tls=opportunistic` falls back to clear text whenever the relay (or anyone in
+                // between) leaves STARTTLS out, so it counts as plain.
                 let tls_required = url
                     .query_pairs()
-                    .any(|(k, v)| k == "tls" && (v == "required" || v == "opportunistic"));
+                    .any(|(k, v)| k == "tls" && v == "required");
                 if !tls_required && !is_loopback_host(host) {
                     return Err(format!(
-                        "plain smtp:// to {host} would send passwords and mail in clear text; use smtps:// or ?tls=required (plain is allowed only for loopback)"
+                        "smtp:// to {host} without ?tls=required could send passwords and mail in clear text; use smtps:// or ?tls=required (plain or opportunistic TLS is allowed only for loopback)"
                     ));
                 }
             }
@@ -293,6 +295,7 @@ mod tests {
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),
+            ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var);
@@ -303,6 +306,8 @@ mod tests {
     #[test]
     fn plain_smtp_is_refused_unless_the_host_is_loopback() {
         assert!(SmtpUrl::parse("smtp://mail.example.com:25").is_err());
+        assert!(SmtpUrl::parse("smtp://u:p@mail.example.com:587?tls=opportunistic").is_err());
+        assert!(SmtpUrl::parse("smtp://127.0.0.1:2525?tls=opportunistic").is_ok());
         assert!(SmtpUrl::parse("smtp://127.0.0.1:2525").is_ok());
         assert!(SmtpUrl::parse("smtp://u:p@mail.example.com:587?tls=required").is_ok());
         assert!(SmtpUrl::parse("smtps://u:p@mail.example.com").is_ok());
