@@ -13,30 +13,34 @@ pub mod view;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(meta::home))
-        .route("/healthz", web::get().to(meta::healthz))
-        .route("/robots.txt", web::get().to(meta::robots))
-        .route("/static/{file:.*}", web::get().to(assets::serve))
-        .route("/register", web::get().to(register::show))
+    cfg.route("/", read().to(meta::home))
+        .route("/healthz", read().to(meta::healthz))
+        .route("/robots.txt", read().to(meta::robots))
+        .route("/static/{file:.*}", read().to(assets::serve))
+        .route("/register", read().to(register::show))
         .route("/register", web::post().to(register::submit))
-        .route(
-            "/register/held-logo/{token}.png",
-            web::get().to(logos::held),
-        )
-        .route("/logos/{id}.png", web::get().to(logos::serve))
-        .route("/submissions/{token}", web::get().to(submissions::status))
+        .route("/register/held-logo/{token}.png", read().to(logos::held))
+        .route("/logos/{id}.png", read().to(logos::serve))
+        .route("/submissions/{token}", read().to(submissions::status))
         .route(
             "/submissions/{token}/edit",
-            web::get().to(submissions::edit_form),
+            read().to(submissions::edit_form),
         )
         .route(
             "/submissions/{token}/edit",
             web::post().to(submissions::edit),
         )
-        .route("/credentials/{token}", web::get().to(credentials::show))
+        .route("/credentials/{token}", read().to(credentials::show))
         .route("/credentials/{token}", web::post().to(credentials::reveal))
         .configure(staff::configure)
         .default_service(web::to(meta::not_found));
+}
+
+/// A route for reading a page: `GET`, and `HEAD` wherever `GET` is (RFC 9110 §9.3.2; uptime
+/// monitors ask `HEAD /healthz`). actix-web sends a `HEAD` response's headers without its body.
+pub fn read() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// A path segment of the wrong shape (`/staff/submissions/abc`) names no page: a 404 page.

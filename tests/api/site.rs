@@ -124,3 +124,26 @@ async fn first_start_creates_the_database_and_a_private_session_key() {
         0o600
     );
 }
+
+#[tokio::test]
+async fn head_is_answered_wherever_get_is_with_the_same_status_and_no_body() {
+    let app = spawn_app().await;
+    let status_page = app.register().await;
+    for path in [
+        "/healthz",
+        "/robots.txt",
+        "/register",
+        "/",
+        status_page.as_str(),
+        "/staff/login",
+    ] {
+        let get = app.get(path).await.status();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get, "HEAD {path}");
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has no body"
+        );
+    }
+}

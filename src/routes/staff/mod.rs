@@ -12,15 +12,24 @@ use crate::auth::session::StaffUser;
 use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/staff", web::get().to(home))
-        .route("/staff/", web::get().to(home))
-        .route("/staff/login", web::get().to(account::login_form))
+    cfg.route("/staff", crate::routes::read().to(home))
+        .route("/staff/", crate::routes::read().to(home))
+        .route(
+            "/staff/login",
+            crate::routes::read().to(account::login_form),
+        )
         .route("/staff/login", web::post().to(account::login))
         .route("/staff/logout", web::post().to(account::logout))
-        .route("/staff/setup", web::get().to(account::setup_form))
+        .route(
+            "/staff/setup",
+            crate::routes::read().to(account::setup_form),
+        )
         .route("/staff/setup", web::post().to(account::setup))
-        .route("/staff/submissions", web::get().to(queue::list))
-        .route("/staff/submissions/{id}", web::get().to(detail::show))
+        .route("/staff/submissions", crate::routes::read().to(queue::list))
+        .route(
+            "/staff/submissions/{id}",
+            crate::routes::read().to(detail::show),
+        )
         .route(
             "/staff/submissions/{id}/approve",
             web::post().to(detail::approve),
@@ -41,10 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/staff/outbox/{id}/retry",
             web::post().to(detail::retry_email),
         )
-        .route("/staff/clients.json", web::get().to(export::all))
+        .route("/staff/clients.json", crate::routes::read().to(export::all))
         .route(
             "/staff/clients/{client_id}.json",
-            web::get().to(export::one),
+            crate::routes::read().to(export::one),
         );
 }
 
