@@ -37,6 +37,26 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
     }
 }
 
+/// Every staff response (pages, exports, redirects, error pages) and every credentials page is
+/// `Cache-Control: no-store`: they show reviewers' data or a secret, and a shared computer's
+/// browser cache must not keep them. One place, so a new staff page cannot forget it.
+pub async fn no_store_in_private_areas(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let path = req.path();
+    let private =
+        path == "/staff" || path.starts_with("/staff/") || path.starts_with("/credentials/");
+    let mut response = next.call(req).await?;
+    if private {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
+}
+
 /// Refuse state-changing requests that a browser says come from another site, before the
 /// body is read. Modern browsers send `Sec-Fetch-Site`, which is decisive when present. Older
 /// ones send `Origin` on cross-origin POSTs; with our `no-referrer` policy a same-origin form

@@ -132,6 +132,7 @@ impl Application {
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
                 .wrap(from_fn(middleware::refuse_cross_site))
+                .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
                 .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
                 .configure(routes::configure)

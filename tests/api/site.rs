@@ -147,3 +147,33 @@ async fn head_is_answered_wherever_get_is_with_the_same_status_and_no_body() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_staff_response_is_no_store_even_redirects_and_errors() {
+    let app = spawn_app().await;
+    // Signed out: the redirect to the login page, the login page, an unknown staff page.
+    for path in ["/staff/submissions", "/staff/login", "/staff/clients.json"] {
+        let response = app.get(path).await;
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "GET {path}"
+        );
+    }
+    app.sign_in_staff().await;
+    let status_page = app.register().await;
+    let id = app.submission_id(&status_page).await;
+    for path in [
+        "/staff/submissions".to_owned(),
+        format!("/staff/submissions/{id}"),
+        "/staff/submissions/999999".to_owned(),
+        "/staff/clients.json".to_owned(),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "GET {path}"
+        );
+    }
+}
