@@ -52,16 +52,26 @@ impl CsrfKey {
     }
 
     /// The token to render into a form, creating the visitor's id when there is none.
+    ///
+    /// Under `/staff` the cookie is (re)issued `SameSite=Strict`, like the staff session: a
+    /// staff form is never the target of a link from another site. Partner pages keep `Lax`, so
+    /// a partner who arrives from the link in an email keeps the id they already have.
     pub fn session(&self, req: &HttpRequest) -> CsrfSession {
+        let strict = req.path() == "/staff" || req.path().starts_with("/staff/");
         let (id, new_cookie) = match self.cookie_id(req) {
-            Some(id) => (id, None),
-            None => {
-                let id = random_token(32);
+            Some(id) if !strict => (id, None),
+            existing => {
+                let id = existing.unwrap_or_else(|| random_token(32));
+                let same_site = if strict {
+                    SameSite::Strict
+                } else {
+                    SameSite::Lax
+                };
                 let cookie = Cookie::build(self.cookie_name, id.clone())
                     .path("/")
                     .http_only(true)
                     .secure(self.secure)
-                    .same_site(SameSite::Lax)
+                    .same_site(same_site)
                     .finish();
                 (id, Some(cookie))
             }

@@ -177,3 +177,21 @@ async fn every_staff_response_is_no_store_even_redirects_and_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_anti_forgery_cookie_of_the_staff_login_is_same_site_strict() {
+    let app = spawn_app().await;
+    // Even for a visitor who already holds the (Lax) cookie from a partner page.
+    app.get("/register").await;
+    let response = app.get("/staff/login").await;
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("csrf="), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    // And the login still works with it.
+    app.create_staff(STAFF_EMAIL, "Robin Reviewer", STAFF_PASSWORD)
+        .await;
+    assert_eq!(
+        app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await.status(),
+        303
+    );
+}
