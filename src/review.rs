@@ -30,6 +30,16 @@ pub enum ReviewError {
     },
     #[error("Only an approved confidential client has a secret to rotate.")]
     NoSecret,
+    /// The form was for a revision that is no longer the current one: the partner resubmitted.
+    #[error(
+        "You were looking at revision {shown}, but the partner has resubmitted since: revision {current} is the one under review now. Nothing was changed; look at the new revision before deciding."
+    )]
+    Stale { shown: i64, current: i64 },
+    /// The form did not say which revision the reviewer was shown, so it cannot be checked.
+    #[error(
+        "The form did not say which revision you were shown, so nothing was changed. Open the current view and decide from there."
+    )]
+    NoRevision,
     #[error("{0}")]
     InvalidNote(String),
     #[error(transparent)]
@@ -75,13 +85,24 @@ async fn begin(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> 
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Load the submission a decision is about, inside the decision's transaction, and refuse it
+/// unless the reviewer was shown the revision that is current now (SPEC §3). Checking here,
+/// under the write lock, means a resubmission cannot slip in between the check and the change.
 async fn load(
     conn: &mut SqliteConnection,
     id: i64,
+    shown: Option<i64>,
 ) -> Result<(SubmissionRow, RevisionRow), ReviewError> {
     let submission = db::submissions::find(&mut *conn, id)
         .await?
         .ok_or(ReviewError::NotFound)?;
+    let shown = shown.ok_or(ReviewError::NoRevision)?;
+    if shown != submission.revision {
+        return Err(ReviewError::Stale {
+            shown,
+            current: submission.revision,
+        });
+    }
     let revision = db::submissions::current_revision(conn, &submission).await?;
     Ok((submission, revision))
 }
@@ -175,12 +196,13 @@ async fn queue_to_contacts(
 pub async fn approve(
     pool: &SqlitePool,
     id: i64,
+    shown: Option<i64>,
     staff_name: &str,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
     let now = db::now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id).await?;
+    let (submission, revision) = load(&mut tx, id, shown).await?;
     let change = Transition {
         from: &[Status::Pending],
         to: Status::Approved,
@@ -229,6 +251,7 @@ pub async fn approve(
 pub async fn reject(
     pool: &SqlitePool,
     id: i64,
+    shown: Option<i64>,
     reason: &str,
     staff_name: &str,
     ctx: &ReviewContext<'_>,
@@ -236,7 +259,7 @@ pub async fn reject(
     let reason = parse_note(reason, "reason")?;
     let now = db::now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id).await?;
+    let (submission, revision) = load(&mut tx, id, shown).await?;
     let change = Transition {
         from: &[Status::Pending, Status::ChangesRequested],
         to: Status::Rejected,
@@ -258,6 +281,7 @@ pub async fn reject(
 pub async fn request_changes(
     pool: &SqlitePool,
     id: i64,
+    shown: Option<i64>,
     message: &str,
     staff_name: &str,
     ctx: &ReviewContext<'_>,
@@ -265,7 +289,7 @@ pub async fn request_changes(
     let message = parse_note(message, "message")?;
     let now = db::now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id).await?;
+    let (submission, revision) = load(&mut tx, id, shown).await?;
     let change = Transition {
         from: &[Status::Pending],
         to: Status::ChangesRequested,
@@ -290,12 +314,13 @@ pub async fn request_changes(
 pub async fn rotate_secret(
     pool: &SqlitePool,
     id: i64,
+    shown: Option<i64>,
     staff_name: &str,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let now = db::now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id).await?;
+    let (submission, revision) = load(&mut tx, id, shown).await?;
     if submission.status() != Status::Approved
         || revision.client_type != ClientType::Confidential.as_str()
     {

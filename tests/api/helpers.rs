@@ -342,9 +342,22 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The revision number a reviewer is shown on the detail page: the decision forms' hidden
+    /// field, or the status line's where no decision form is drawn.
+    pub async fn shown_revision(&self, id: i64) -> String {
+        let page = self.get_html(&format!("/staff/submissions/{id}")).await;
+        attr(&page, "input[name=revision]", "value")
+            .or_else(|| select(&page, "[data-revision]").into_iter().next())
+            .expect("a revision on the detail page")
+    }
+
+    /// Take a decision as a reviewer would: with the revision the detail page shows.
     pub async fn decide(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> Response {
+        let revision = self.shown_revision(id).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("revision", &revision));
         let page = format!("/staff/submissions/{id}");
-        self.staff_post(&page, &format!("{page}/{action}"), fields)
+        self.staff_post(&page, &format!("{page}/{action}"), &form)
             .await
     }
 

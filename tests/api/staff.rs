@@ -460,7 +460,7 @@ async fn two_approvals_at_once_yield_exactly_one_client_and_one_set_of_emails() 
     let send = || {
         app.client
             .post(&url)
-            .form(&[("csrf_token", token.as_str())])
+            .form(&[("csrf_token", token.as_str()), ("revision", "1")])
             .send()
     };
     let (a, b) = tokio::join!(send(), send());
@@ -679,4 +679,62 @@ async fn staff_see_a_failed_email_and_can_send_it_again() {
             .await,
         0
     );
+}
+
+#[tokio::test]
+async fn a_decision_on_a_revision_the_partner_has_since_replaced_gets_409_and_changes_nothing() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+    assert_eq!(
+        app.decide(id, "request-changes", &[("message", "Fix it")])
+            .await
+            .status(),
+        303
+    );
+    let edit_path = format!("{status_path}/edit");
+    let form = app.get_html(&edit_path).await;
+    let token = attr(&form, "input[name=csrf_token]", "value").unwrap();
+    let fixed = FormFields::valid(&token).without("logo");
+    assert_eq!(app.post_multipart(&edit_path, &fixed).await.status(), 303);
+
+    let events = app.count("SELECT COUNT(*) FROM events").await;
+    let outbox = app.count("SELECT COUNT(*) FROM outbox").await;
+    let page = format!("/staff/submissions/{id}");
+    for (action, fields) in [
+        ("approve", vec![("revision", "1")]),
+        ("reject", vec![("revision", "1"), ("reason", "No")]),
+        (
+            "request-changes",
+            vec![("revision", "1"), ("message", "Again")],
+        ),
+        ("approve", vec![]),
+        ("approve", vec![("revision", "two")]),
+    ] {
+        let response = app
+            .staff_post(&page, &format!("{page}/{action}"), &fields)
+            .await;
+        assert_eq!(response.status(), 409, "{action} {fields:?}");
+        let html = Html::parse_document(&response.text().await.unwrap());
+        assert_eq!(
+            attr(&html, "[data-fresh-view]", "href").as_deref(),
+            Some(page.as_str()),
+            "{action} {fields:?}"
+        );
+        let error = &select(&html, "[data-review-error]")[0];
+        if fields.iter().any(|(_, v)| *v == "1") {
+            assert!(error.contains("revision 2"), "{error}");
+        }
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM submissions WHERE status = 'pending' AND client_id IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM events").await, events);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, outbox);
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
 }

@@ -52,6 +52,8 @@ struct DetailPage {
     preview: ConsentPreview,
     can_rotate: bool,
     error: Option<String>,
+    /// The error is a 409: the submission moved on since the reviewer's page was drawn.
+    conflict: bool,
 }
 
 fn flags(state: &AppState, r: &RevisionRow) -> Vec<Flag> {
@@ -203,6 +205,7 @@ async fn page(
         events,
         emails,
         error,
+        conflict: false,
     })
 }
 
@@ -215,12 +218,30 @@ pub async fn show(
     render(StatusCode::OK, &page)
 }
 
+/// A decision without a note: approve, rotate-secret.
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf_token: String,
+    /// The revision number the reviewer was shown; kept raw so that a missing or garbled one
+    /// reaches the review as "unknown" (409) rather than as a 400 from the form parser.
+    #[serde(default)]
+    revision: String,
+}
+
 #[derive(Deserialize)]
 pub struct NoteForm {
     #[serde(default)]
     csrf_token: String,
+    #[serde(default)]
+    revision: String,
     #[serde(default, alias = "message")]
     reason: String,
+}
+
+/// The revision a form says it was shown, if it says one that could be a revision number.
+fn shown_revision(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok().filter(|n| *n >= 1)
 }
 
 fn context(state: &AppState) -> ReviewContext<'_> {
@@ -250,7 +271,10 @@ async fn outcome(
         Err(e @ ReviewError::InvalidNote(_)) => (StatusCode::UNPROCESSABLE_ENTITY, e),
         Err(e) => (StatusCode::CONFLICT, e),
     };
-    let page = page(state, staff, id, Some(status.1.to_string())).await?;
+    let mut page = page(state, staff, id, Some(status.1.to_string())).await?;
+    // A conflict means the reviewer decided on something they no longer see: point them at
+    // the fresh view rather than leaving the forms of this response as the only way on.
+    page.conflict = status.0 == StatusCode::CONFLICT;
     render(status.0, &page)
 }
 
@@ -258,10 +282,11 @@ pub async fn approve(
     staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.verify_csrf(&state, &form.csrf_token)?;
-    let result = review::approve(&state.db, *id, &staff.name, &context(&state))
+    let shown = shown_revision(&form.revision);
+    let result = review::approve(&state.db, *id, shown, &staff.name, &context(&state))
         .await
         .map(|_| ());
     outcome(&state, &staff, *id, result).await
@@ -274,7 +299,16 @@ pub async fn reject(
     form: web::Form<NoteForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.verify_csrf(&state, &form.csrf_token)?;
-    let result = review::reject(&state.db, *id, &form.reason, &staff.name, &context(&state)).await;
+    let shown = shown_revision(&form.revision);
+    let result = review::reject(
+        &state.db,
+        *id,
+        shown,
+        &form.reason,
+        &staff.name,
+        &context(&state),
+    )
+    .await;
     outcome(&state, &staff, *id, result).await
 }
 
@@ -285,8 +319,16 @@ pub async fn request_changes(
     form: web::Form<NoteForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.verify_csrf(&state, &form.csrf_token)?;
-    let result =
-        review::request_changes(&state.db, *id, &form.reason, &staff.name, &context(&state)).await;
+    let shown = shown_revision(&form.revision);
+    let result = review::request_changes(
+        &state.db,
+        *id,
+        shown,
+        &form.reason,
+        &staff.name,
+        &context(&state),
+    )
+    .await;
     outcome(&state, &staff, *id, result).await
 }
 
@@ -294,10 +336,11 @@ pub async fn rotate_secret(
     staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.verify_csrf(&state, &form.csrf_token)?;
-    let result = review::rotate_secret(&state.db, *id, &staff.name, &context(&state)).await;
+    let shown = shown_revision(&form.revision);
+    let result = review::rotate_secret(&state.db, *id, shown, &staff.name, &context(&state)).await;
     outcome(&state, &staff, *id, result).await
 }
 
