@@ -15,6 +15,7 @@ use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
 use crate::config::Settings;
 use crate::db::WriteGate;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub register_limiter: RateLimit,
     /// `LOGIN_RATE_LIMIT`: every step of a staff login counts, per client address.
     pub login_limiter: RateLimit,
+    /// Every Argon2 run of the server (logins, the setup page) goes through it: each holds
+    /// 19 MiB, so they are bounded (see `HashingPool`).
+    pub hasher: HashingPool,
     /// Whose `X-Forwarded-For` is believed (see `client_addr`).
     pub trusted_proxies: TrustedProxies,
     /// `Secure` and `__Host-` cookies when the public URL is https.
@@ -106,6 +110,7 @@ impl Application {
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
+            hasher: HashingPool::for_this_machine(),
             secure_cookies: https,
             setup_token,
             body_timeout: settings.body_timeout,
