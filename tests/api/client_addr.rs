@@ -36,6 +36,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_registration_l
 #[tokio::test]
 async fn a_prepended_fake_hop_changes_nothing() {
     let app = app_with(Some("127.0.0.0/8")).await;
+    assert_eq!(register_from(&app, "203.0.113.8").await.status(), 303);
     assert_eq!(register_from(&app, "203.0.113.9").await.status(), 303);
     assert_eq!(
         register_from(&app, "6.6.6.6, 203.0.113.9").await.status(),
