@@ -110,7 +110,7 @@ impl Application {
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
-            hasher: HashingPool::for_this_machine(),
+            hasher: HashingPool::for_this_machine()?,
             secure_cookies: https,
             setup_token,
             body_timeout: settings.body_timeout,
