@@ -8,7 +8,9 @@
 #     (`examples/logo_pipeline.rs`, in-process, one thread per core) and their ratio;
 # (c) GET /staff/submissions with 100,000 stored submissions: p50 and p99;
 # (d) peak RSS (VmHWM) of a fresh server while 50 clients upload 1 MiB logos at once;
-# (e) time and RSS growth to refuse a PNG that declares 60000×60000.
+# (e) time and RSS growth to refuse a PNG that declares 60000×60000;
+# (f) peak RSS (VmHWM) of a fresh server while 200 clients POST /staff/login at once, each for
+#     a different unknown email (LOGIN_RATE_LIMIT=0, so every one reaches the hashing pool).
 #
 # Each server is the release binary on 127.0.0.1 with its own temporary DATA_DIR,
 # REGISTER_RATE_LIMIT=0 and RUST_LOG=warn; wrk, curl and the server share the machine's
@@ -16,8 +18,8 @@
 #
 # Settings (environment): DURATION (per wrk run, default 10s), ROUNDS (default 3),
 # SEED_ROWS (default 100000), KEEP=1 keeps the work folder (logs, databases, bodies),
-# ONLY="a b" runs just those figures (default: all five).
-# Needs: cargo, wrk, curl, python3.
+# ONLY="a b" runs just those figures (default: all six).
+# Needs: cargo, curl, python3, and wrk for (a)–(d).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,12 +40,15 @@ cleanup() {
 trap cleanup EXIT
 
 say() { echo "== $*" >&2; }
-wants() { [[ " ${ONLY:-a b c d e} " == *" $1 "* ]]; }
+wants() { [[ " ${ONLY:-a b c d e f} " == *" $1 "* ]]; }
 fail() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk curl python3; do
+for tool in curl python3; do
     command -v "$tool" >/dev/null || fail "$tool is needed"
 done
+if wants a || wants b || wants c || wants d; then
+    command -v wrk >/dev/null || fail "wrk is needed for (a)-(d) (ONLY=\"e f\" runs without it)"
+fi
 
 say "building (release)"
 cargo build --release --quiet --bin partner-registry --example sample_logos --example logo_pipeline
@@ -113,16 +118,18 @@ verdict() { awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? v >= 
 
 # --- the server for (a), (b) and (c): 100,000 submissions and a staff account ---------------
 
+STAFF_EMAIL=bench@example.com
+STAFF_PASSWORD=bench-password-long-enough
 MAIN=$WORK/main
+if wants a || wants b || wants c; then
 mkdir -p "$MAIN"
 if ! wants c; then SEED_ROWS=0; fi
 say "seeding $SEED_ROWS submissions"
-STAFF_EMAIL=bench@example.com
-STAFF_PASSWORD=bench-password-long-enough
 DATA_DIR=$MAIN RUST_LOG=warn "$BIN" staff add --email "$STAFF_EMAIL" --name Bench \
     <<<"$STAFF_PASSWORD" >/dev/null
 python3 "$BENCH/seed_submissions.py" "$MAIN/registry.db" "$WORK/img/logo-512.png" "$SEED_ROWS" >&2
 start_server "$MAIN"
+fi
 
 figure_a() {
 say "(a) GET /register vs GET /robots.txt, $ROUNDS × $DURATION each"
@@ -227,10 +234,30 @@ E_GROWTH_MB=$(awk -v a="$E_RSS_BEFORE" -v b="$E_RSS_AFTER" 'BEGIN {printf "%.2f"
 stop_server
 }
 
-BOUNDARY=----benchBoundary7MA4YWxkTrZu0gW
-for figure in a b c; do if wants $figure; then "figure_$figure"; fi; done
+figure_f() {
+say "(f) 200 concurrent POST /staff/login for unknown emails, fresh server"
+local data=$WORK/logins
+mkdir -p "$data"
+DATA_DIR=$data RUST_LOG=warn "$BIN" staff add --email "$STAFF_EMAIL" --name Bench \
+    <<<"$STAFF_PASSWORD" >/dev/null
+LOGIN_RATE_LIMIT=0 start_server "$data"
+F_IDLE=$(proc_kb "$SERVER_PID" VmHWM)
+csrf_for /staff/login
+out=$(python3 "$BENCH/login_flood.py" "$BASE" "$CSRF_COOKIE" "$CSRF_TOKEN" "$SERVER_PID" 200)
+F_PEAK=$(sed -n 's/^peak_kb=\([0-9]*\).*/\1/p' <<<"$out")
+F_AFTER=$(sed -n 's/.*rss_after_kb=\([0-9]*\).*/\1/p' <<<"$out")
+F_STATUSES=$(grep '^status' <<<"$out" | tr '\n' ' ')
+grep -q '^status 500' <<<"$out" && { echo "$out" >&2; fail "a login got 500"; }
+F_MB=$(awk -v k="$F_PEAK" 'BEGIN {printf "%.1f", k / 1024}')
 stop_server
-for figure in d e; do if wants $figure; then "figure_$figure"; fi; done
+}
+
+BOUNDARY=----benchBoundary7MA4YWxkTrZu0gW
+if wants a || wants b || wants c; then
+    for figure in a b c; do if wants $figure; then "figure_$figure"; fi; done
+    stop_server
+fi
+for figure in d e f; do if wants $figure; then "figure_$figure"; fi; done
 
 # --- report -------------------------------------------------------------------------------
 
@@ -248,6 +275,7 @@ if wants b; then echo "| (b) | POST /register (512×512 PNG) vs bare pipeline ($
 if wants c; then echo "| (c) | staff queue at $SEED_ROWS submissions (4 connections) | p50 $C_P50 ms, **p99 $C_P99 ms** ($C_RPS req/s) | p99 ≤ 10 ms | $(verdict "$C_P99" "<=" 10) |"; fi
 if wants d; then echo "| (d) | peak RSS, 50 concurrent $UPLOAD_BYTES-byte uploads | **$D_MB MB** (idle $(awk -v k="$D_IDLE" 'BEGIN {printf "%.1f", k / 1024}') MB; $D_RPS uploads/s; ${D_STATUSES% }) | ≤ 150 MB | $(verdict "$D_MB" "<=" 150) |"; fi
 if wants e; then echo "| (e) | refuse a PNG declaring 60000×60000 | **$E_MS ms** median, RSS **+$E_GROWTH_MB MB** over 20 | ≤ 5 ms, ≤ 5 MB | $(verdict "$E_MS" "<=" 5) / $(verdict "$E_GROWTH_MB" "<=" 5) |"; fi
+if wants f; then echo "| (f) | peak RSS, 200 concurrent staff logins (unknown emails) | **$F_MB MB** (idle $(awk -v k="$F_IDLE" 'BEGIN {printf "%.1f", k / 1024}') MB, $(awk -v k="$F_AFTER" 'BEGIN {printf "%.1f", k / 1024}') MB after; ${F_STATUSES% }) | < 200 MB | $(verdict "$F_MB" "<=" 200) |"; fi
 if wants c; then
     echo
     echo "Queue variants (not targets): status=all p50 $C_ALL_P50 / p99 $C_ALL_P99 ms; status=all&q=wonka p50 $C_Q_P50 / p99 $C_Q_P99 ms."

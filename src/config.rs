@@ -10,6 +10,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
 
+use crate::client_addr::TrustedProxies;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
 
@@ -98,6 +99,9 @@ pub struct Settings {
     pub session_key: Option<std::sync::Arc<SecretBox<[u8; SESSION_KEY_LEN]>>>,
     pub scopes: ScopeCatalogue,
     pub register_rate_limit: u32,
+    /// Staff login attempts a minute per client address; 0 = off.
+    pub login_rate_limit: u32,
+    pub trusted_proxies: TrustedProxies,
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
@@ -169,15 +173,19 @@ impl Settings {
                 ScopeCatalogue::from_toml(&text).map_err(|e| bad("SCOPES_FILE", e))?
             }
         };
-        let register_rate_limit = match get("REGISTER_RATE_LIMIT") {
-            None => 10,
-            Some(raw) => raw.parse::<u32>().map_err(|_| {
-                bad(
-                    "REGISTER_RATE_LIMIT",
-                    format!("{raw:?} is not a whole number"),
-                )
-            })?,
+        let per_minute = |var: &'static str, default: u32| match get(var) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<u32>()
+                .map_err(|_| bad(var, format!("{raw:?} is not a whole number"))),
         };
+        let register_rate_limit = per_minute("REGISTER_RATE_LIMIT", 10)?;
+        let login_rate_limit = per_minute("LOGIN_RATE_LIMIT", 20)?;
+        let trusted_proxies = get("TRUSTED_PROXIES")
+            .map(TrustedProxies::parse)
+            .transpose()
+            .map_err(|e| bad("TRUSTED_PROXIES", e))?
+            .unwrap_or_default();
 
         Ok(Settings {
             bind_addr,
@@ -190,6 +198,8 @@ impl Settings {
             session_key,
             scopes,
             register_rate_limit,
+            login_rate_limit,
+            trusted_proxies,
             run_mail_worker: true,
             body_timeout: std::time::Duration::from_secs(30),
         })
@@ -201,6 +211,7 @@ impl Settings {
         vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
         vars.insert("DATA_DIR".into(), data_dir.display().to_string());
         vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
+        vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
         let mut settings = Settings::from_vars(&vars).expect("test settings are valid");
         settings.run_mail_worker = false;
         settings
@@ -283,6 +294,8 @@ mod tests {
         assert_eq!(s.database_url, "sqlite://./data/registry.db");
         assert_eq!(s.app_env, AppEnv::Staging);
         assert_eq!(s.register_rate_limit, 10);
+        assert_eq!(s.login_rate_limit, 20);
+        assert!(s.trusted_proxies.is_empty());
         assert!(s.smtp_url.is_none());
     }
 
@@ -292,6 +305,10 @@ mod tests {
             ("APP_ENV", "prod"),
             ("BIND_ADDR", "nowhere"),
             ("REGISTER_RATE_LIMIT", "ten"),
+            ("LOGIN_RATE_LIMIT", "-1"),
+            ("LOGIN_RATE_LIMIT", "twenty"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "127.0.0.1, proxy.internal"),
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),

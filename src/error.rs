@@ -26,6 +26,9 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0}")]
     Conflict(String),
+    /// A bounded resource (e.g. the password-hashing pool) is full: 503 with `Retry-After`.
+    #[error("{0}")]
+    Busy(String),
     #[error("Something went wrong on our side. Nothing you entered is lost; please try again.")]
     Internal(#[from] anyhow::Error),
 }
@@ -61,6 +64,7 @@ impl AppError {
             AppError::RequestTimeout => "Request too slow",
             AppError::TooManyRequests(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
+            AppError::Busy(_) => "Busy",
             AppError::Internal(_) => "Something went wrong",
         }
     }
@@ -78,6 +82,7 @@ impl ResponseError for AppError {
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +105,9 @@ impl ResponseError for AppError {
         if matches!(self, AppError::TooManyRequests(_)) {
             response.insert_header(("Retry-After", "60"));
         }
+        if matches!(self, AppError::Busy(_)) {
+            response.insert_header(("Retry-After", BUSY_RETRY_AFTER_SECONDS.to_string()));
+        }
         match page.render() {
             Ok(body) => response.content_type("text/html; charset=utf-8").body(body),
             Err(_) => response
@@ -108,6 +116,10 @@ impl ResponseError for AppError {
         }
     }
 }
+
+/// A full queue drains in well under a second (Argon2 takes ~50 ms); a few seconds spreads
+/// the retries.
+pub const BUSY_RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Render a page with a status (422 for a form with errors); a template failure becomes a 500.
 pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod credentials;
 pub mod db;

@@ -1,8 +1,7 @@
 //! `Application::build`: the pool and migrations, the routes and middleware, the background
 //! tasks. `main` and every integration test start the portal through it.
 
-use std::net::{IpAddr, TcpListener};
-use std::num::NonZeroU32;
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +9,14 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use secrecy::ExposeSecret;
 use sqlx::SqlitePool;
 use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::password::HashingPool;
+use crate::client_addr::{RateLimit, TrustedProxies};
 use crate::config::Settings;
 use crate::db::WriteGate;
 use crate::domain::AppEnv;
@@ -33,7 +33,15 @@ pub struct AppState {
     pub public_url: Url,
     pub scopes: ScopeCatalogue,
     pub csrf: CsrfKey,
-    pub register_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// `REGISTER_RATE_LIMIT`, per client address.
+    pub register_limiter: RateLimit,
+    /// `LOGIN_RATE_LIMIT`: every step of a staff login counts, per client address.
+    pub login_limiter: RateLimit,
+    /// Every Argon2 run of the server (logins, the setup page) goes through it: each holds
+    /// 19 MiB, so they are bounded (see `HashingPool`).
+    pub hasher: HashingPool,
+    /// Whose `X-Forwarded-For` is believed (see `client_addr`).
+    pub trusted_proxies: TrustedProxies,
     /// `Secure` and `__Host-` cookies when the public URL is https.
     pub secure_cookies: bool,
     /// The first-run setup link's token, while no staff account exists.
@@ -84,8 +92,6 @@ impl Application {
         let https = public_url.scheme() == "https";
         tracing::info!(%address, public_url = %public_url, env = settings.app_env.as_str(), "listening");
 
-        let register_limiter = NonZeroU32::new(settings.register_rate_limit)
-            .map(|per_minute| RateLimiter::keyed(Quota::per_minute(per_minute)));
         let setup_token = first_run_setup_token(&db, &public_url).await?;
         let setup_url = setup_token.as_ref().map(|t| {
             public_url
@@ -101,7 +107,10 @@ impl Application {
             public_url: public_url.clone(),
             scopes: settings.scopes.clone(),
             csrf: CsrfKey::new(session_key.expose_secret(), https),
-            register_limiter,
+            register_limiter: RateLimit::per_minute(settings.register_rate_limit),
+            login_limiter: RateLimit::per_minute(settings.login_rate_limit),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            hasher: HashingPool::for_this_machine()?,
             secure_cookies: https,
             setup_token,
             body_timeout: settings.body_timeout,
@@ -213,9 +222,8 @@ fn spawn_housekeeping(state: Arc<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            if let Some(limiter) = &state.register_limiter {
-                limiter.retain_recent();
-            }
+            state.register_limiter.retain_recent();
+            state.login_limiter.retain_recent();
             match state.db.acquire().await {
                 Ok(mut conn) => {
                     let now = db::now();

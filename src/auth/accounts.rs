@@ -4,7 +4,7 @@ use lettre::Address;
 use secrecy::SecretString;
 use sqlx::SqlitePool;
 
-use crate::auth::password::NewPassword;
+use crate::auth::password::{HashError, HashingPool, NewPassword};
 use crate::db;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,9 @@ pub enum NewStaffError {
     Invalid(Vec<String>),
     #[error("{0} already has a staff account.")]
     Taken(String),
+    /// The server's hashing pool is full (`HashingPool`).
+    #[error("The server is busy; try again in a few seconds.")]
+    Busy,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -21,8 +24,20 @@ pub enum NewStaffError {
 }
 
 /// Check the name, email and password, hash the password (Argon2id, off the async threads)
-/// and store the account. Returns its id.
+/// and store the account. Returns its id. For `staff add` and tests, which hash one password
+/// outside the server; the server goes through its `HashingPool` (`create_staff_through`).
 pub async fn create_staff(
+    pool: &SqlitePool,
+    name: &str,
+    email: &str,
+    password: SecretString,
+) -> Result<i64, NewStaffError> {
+    create_staff_through(None, pool, name, email, password).await
+}
+
+/// `create_staff`, hashing through `hasher` when given.
+pub async fn create_staff_through(
+    hasher: Option<&HashingPool>,
     pool: &SqlitePool,
     name: &str,
     email: &str,
@@ -43,7 +58,13 @@ pub async fn create_staff(
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         return Err(NewStaffError::Invalid(errors));
     };
-    let hash = password.hash().await?;
+    let hash = match hasher {
+        None => password.hash().await?,
+        Some(hasher) => hasher.hash(password).await.map_err(|e| match e {
+            HashError::Busy => NewStaffError::Busy,
+            HashError::Failed(e) => NewStaffError::Other(e),
+        })?,
+    };
     let mut conn = pool.acquire().await?;
     db::staff::insert(&mut conn, email, name, &hash, db::now())
         .await?

@@ -46,7 +46,9 @@ pub async fn find_by_email(
         .await
 }
 
-pub async fn recent_failures(
+/// Login attempts for `email` (case-insensitive, as typed) since `since` that still count:
+/// failures, and attempts whose check is still running.
+pub async fn recent_attempts(
     conn: &mut SqliteConnection,
     email: &str,
     since: i64,
@@ -58,19 +60,31 @@ pub async fn recent_failures(
         .await
 }
 
-pub async fn record_failure(
+/// Count an attempt as failed before its password is checked (so parallel guesses are
+/// counted too); returns its row, which `forget_attempt` takes back if it succeeds.
+pub async fn record_attempt(
     conn: &mut SqliteConnection,
     email: &str,
     now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
-        .bind(email)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+) -> sqlx::Result<i64> {
+    let id =
+        sqlx::query_scalar("INSERT INTO login_failures (email, at) VALUES (?, ?) RETURNING rowid")
+            .bind(email)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
     // Old failures no longer count; keep the table small.
     sqlx::query("DELETE FROM login_failures WHERE at < ?")
         .bind(now - 24 * 60 * 60)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// An attempt that succeeded, or was never checked, is no failure.
+pub async fn forget_attempt(conn: &mut SqliteConnection, attempt: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE rowid = ?")
+        .bind(attempt)
         .execute(conn)
         .await?;
     Ok(())

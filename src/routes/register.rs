@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::{is_token_shaped, random_token};
+use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::domain::logo::{Logo, LogoError};
 use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
@@ -207,15 +208,14 @@ pub async fn read_submission(
 }
 
 fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
-    let (Some(limiter), Some(peer)) = (&state.register_limiter, req.peer_addr()) else {
+    let client = ClientAddr::of(req, &state.trusted_proxies);
+    if state.register_limiter.allows(&client) {
         return Ok(());
-    };
-    // The peer address only: forwarding headers are trivially forged.
-    limiter.check_key(&peer.ip()).map_err(|_| {
-        AppError::TooManyRequests(
-            "You have sent too many registrations from this address in the last minute. Wait a minute, then go back and send the form again; your browser keeps what you entered.".into(),
-        )
-    })
+    }
+    tracing::warn!(client = %client, "registration rate limit reached");
+    Err(AppError::TooManyRequests(
+        "You have sent too many registrations from this address in the last minute. Wait a minute, then go back and send the form again; your browser keeps what you entered.".into(),
+    ))
 }
 
 /// The logo for this attempt: a new upload (checked, not stored yet), a logo held from an

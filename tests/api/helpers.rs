@@ -56,6 +56,7 @@ pub async fn spawn_app_in(
     vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
     vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
     vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
+    vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
     adjust(&mut vars);
     let mut settings = Settings::from_vars(&vars).expect("valid test settings");
     settings.run_mail_worker = false;

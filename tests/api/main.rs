@@ -1,9 +1,11 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
+mod client_addr;
 mod credentials;
 mod durability;
 mod helpers;
 mod hostile;
+mod login_limits;
 mod mail;
 mod register;
 mod site;

@@ -6,9 +6,10 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::accounts::{NewStaffError, create_staff};
-use crate::auth::password;
+use crate::auth::accounts::{NewStaffError, create_staff_through};
+use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
+use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::error::AppError;
 use crate::routes::register::form_response;
@@ -53,9 +54,11 @@ pub struct LoginForm {
 
 pub async fn login(
     req: HttpRequest,
+    client: ClientAddr,
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    check_login_rate(&state, &client)?;
     let form = form.into_inner();
     if !state.csrf.verify(&req, &form.csrf_token) {
         return Err(AppError::Forbidden);
@@ -72,39 +75,91 @@ pub async fn login(
         })
     };
 
+    // The attempt counts as a failure from before its check: counted and recorded in one
+    // write transaction, so of any number of parallel guesses only the window's 5 get checked.
     let now = db::now();
-    let mut conn = state.db.acquire().await?;
-    let failures =
-        db::staff::recent_failures(&mut conn, &email, now - FAILURE_WINDOW_SECONDS).await?;
-    if failures >= MAX_FAILURES {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
-        );
-    }
-    let account = db::staff::find_by_email(&mut conn, &email).await?;
-    drop(conn);
+    let attempt = {
+        let _turn = state.write_gate.enter().await;
+        let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        let earlier =
+            db::staff::recent_attempts(&mut tx, &email, now - FAILURE_WINDOW_SECONDS).await?;
+        if earlier >= MAX_FAILURES {
+            drop(tx);
+            tracing::warn!(client = %client, "staff sign-in refused: too many failures for the email");
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
+            );
+        }
+        let attempt = db::staff::record_attempt(&mut tx, &email, now).await?;
+        tx.commit().await?;
+        attempt
+    };
+    let account = {
+        let mut conn = state.db.acquire().await?;
+        db::staff::find_by_email(&mut conn, &email).await?
+    };
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let verified = password::verify(SecretString::from(form.password), stored).await?;
+    let verified = match state
+        .hasher
+        .verify(SecretString::from(form.password), stored)
+        .await
+    {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not checked, so not a failure.
+            forget_attempt(&state, attempt).await?;
+            return Err(match e {
+                HashError::Busy => {
+                    tracing::warn!(client = %client, "staff sign-in refused: hashing pool full");
+                    busy()
+                }
+                HashError::Failed(e) => AppError::Internal(e),
+            });
+        }
+    };
     let account = match account {
         Some(account) if verified => account,
         _ => {
-            let mut conn = state.db.acquire().await?;
-            db::staff::record_failure(&mut conn, &email, now).await?;
-            tracing::warn!("failed staff sign-in");
+            tracing::warn!(client = %client, "failed staff sign-in");
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "The email or password is not right.",
             );
         }
     };
+    forget_attempt(&state, attempt).await?;
     let cookie = session::start(&state, account.id).await?;
-    tracing::info!(staff = account.id, "staff signed in");
+    tracing::info!(client = %client, staff = account.id, "staff signed in");
     let mut response = see_other("/staff/submissions");
     response
         .add_cookie(&cookie)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(response)
+}
+
+/// `LOGIN_RATE_LIMIT`: every step of a staff login counts for the client's address.
+pub fn check_login_rate(state: &AppState, client: &ClientAddr) -> Result<(), AppError> {
+    if state.login_limiter.allows(client) {
+        return Ok(());
+    }
+    tracing::warn!(client = %client, "staff sign-in rate limit reached");
+    Err(AppError::TooManyRequests(
+        "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again.".into(),
+    ))
+}
+
+async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> {
+    let _turn = state.write_gate.enter().await;
+    let mut conn = state.db.acquire().await?;
+    db::staff::forget_attempt(&mut conn, attempt).await?;
+    Ok(())
+}
+
+fn busy() -> AppError {
+    AppError::Busy(
+        "Many people are signing in right now. Wait a few seconds, then try again.".into(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -200,7 +255,15 @@ pub async fn setup(
     }
     check_setup_token(&state, &form.token).await?;
     let password = SecretString::from(form.password.clone());
-    let id = match create_staff(&state.db, &form.name, &form.email, password).await {
+    let id = match create_staff_through(
+        Some(&state.hasher),
+        &state.db,
+        &form.name,
+        &form.email,
+        password,
+    )
+    .await
+    {
         Ok(id) => id,
         Err(NewStaffError::Invalid(errors)) => {
             return form_response(
@@ -220,6 +283,7 @@ pub async fn setup(
             );
         }
         Err(e @ NewStaffError::Taken(_)) => return Err(AppError::Conflict(e.to_string())),
+        Err(NewStaffError::Busy) => return Err(busy()),
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     tracing::info!(
