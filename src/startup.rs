@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -134,7 +134,7 @@ impl Application {
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
-                .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
+                .wrap(from_fn(middleware::access_log))
                 .configure(routes::configure)
         })
         .listen(listener)?

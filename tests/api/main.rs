@@ -6,6 +6,7 @@ mod helpers;
 mod hostile;
 mod mail;
 mod register;
+mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
