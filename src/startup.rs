@@ -36,8 +36,9 @@ pub struct AppState {
     pub register_limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     /// `Secure` and `__Host-` cookies when the public URL is https.
     pub secure_cookies: bool,
-    /// The first-run setup link's token, while no staff account exists.
-    pub setup_token: Option<String>,
+    /// The SHA-256 (hex) of the first-run setup link's token, while no staff account exists:
+    /// the token itself is printed once and not kept (tokens are keys, SPEC §6).
+    pub setup_token_hash: Option<String>,
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
     pub logo_checker: LogoChecker,
@@ -103,7 +104,7 @@ impl Application {
             csrf: CsrfKey::new(session_key.expose_secret(), https),
             register_limiter,
             secure_cookies: https,
-            setup_token,
+            setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeout: settings.body_timeout,
             logo_checker: LogoChecker::start(cores)?,
             write_gate: write_gate.clone(),
@@ -184,6 +185,8 @@ impl Application {
     /// Serve until stopped (a signal or the handle), then let the mail worker finish the
     /// message in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // The setup link was printed once; the server keeps only its hash.
+        drop(self.setup_url);
         let served = self.server.await;
         if let Some(mail_task) = self.mail_task {
             mail_task.stop().await;

@@ -14,6 +14,9 @@ pub enum NewStaffError {
     Invalid(Vec<String>),
     #[error("{0} already has a staff account.")]
     Taken(String),
+    /// The first-run setup found an account already there (made by a concurrent setup).
+    #[error("the first staff account exists already")]
+    NotFirst,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -28,6 +31,34 @@ pub async fn create_staff(
     email: &str,
     password: SecretString,
 ) -> Result<i64, NewStaffError> {
+    let (name, email, hash) = checked(name, email, password).await?;
+    let mut conn = pool.acquire().await?;
+    db::staff::insert(&mut conn, email, name, &hash, db::now())
+        .await?
+        .ok_or_else(|| NewStaffError::Taken(email.to_owned()))
+}
+
+/// The setup link's account: like `create_staff`, but stored only if no account exists at
+/// that moment, in the same statement, so two setups posted at once make one account.
+pub async fn create_first_staff(
+    pool: &SqlitePool,
+    name: &str,
+    email: &str,
+    password: SecretString,
+) -> Result<i64, NewStaffError> {
+    let (name, email, hash) = checked(name, email, password).await?;
+    let mut conn = pool.acquire().await?;
+    db::staff::insert_first(&mut conn, email, name, &hash, db::now())
+        .await?
+        .ok_or(NewStaffError::NotFirst)
+}
+
+/// The trimmed name and email and the password's hash, or every problem with them.
+async fn checked<'a>(
+    name: &'a str,
+    email: &'a str,
+    password: SecretString,
+) -> Result<(&'a str, &'a str, String), NewStaffError> {
     let mut errors = Vec::new();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -44,8 +75,5 @@ pub async fn create_staff(
         return Err(NewStaffError::Invalid(errors));
     };
     let hash = password.hash().await?;
-    let mut conn = pool.acquire().await?;
-    db::staff::insert(&mut conn, email, name, &hash, db::now())
-        .await?
-        .ok_or_else(|| NewStaffError::Taken(email.to_owned()))
+    Ok((name, email, hash))
 }
