@@ -68,8 +68,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("DATA_DIR: cannot create {}", settings.data_dir.display()))?;
+        private_files();
+        create_private_dir(&settings.data_dir).context("DATA_DIR")?;
         let db = db::connect(&settings.database_url)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
@@ -193,6 +193,29 @@ impl Application {
         }
         served
     }
+}
+
+/// Everything the portal writes is for its own user only (SPEC §6): the database and its WAL
+/// hold registrations, `session.key` signs sessions, `.eml` files carry links. umask 077 makes
+/// every file and folder created from here on 0600 / 0700, SQLite's and lettre's included.
+pub fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Create `dir` if needed and make it 0700 even if it existed already with a wider mode.
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private (0700)", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// With no staff account yet, print a one-time link to create the first one.

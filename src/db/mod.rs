@@ -61,7 +61,30 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
+    make_files_private(&pool).await?;
     Ok(pool)
+}
+
+/// A database created before umask 077 (or copied in by a restore) may be world-readable:
+/// make the file and its WAL and shared-memory files 0600. SQLite gives a new WAL or -shm
+/// file the database file's mode, so this holds for those made later too.
+async fn make_files_private(pool: &SqlitePool) -> anyhow::Result<()> {
+    let files: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
+        .fetch_all(pool)
+        .await?;
+    #[cfg(unix)]
+    for (_, _, file) in files.iter().filter(|(_, _, file)| !file.is_empty()) {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [file.clone(), format!("{file}-wal"), format!("{file}-shm")] {
+            match std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e).context(format!("cannot make {path} 0600")));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch: every stored time.

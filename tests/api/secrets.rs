@@ -137,3 +137,57 @@ async fn the_access_log_holds_no_token_a_partner_received_and_the_setup_link_onl
         "requests are logged, with their token masked:\n{text}"
     );
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test]
+async fn the_data_folder_the_mail_folder_the_database_and_every_email_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    // A data folder made by hand with the usual modes, as an operator might have.
+    let data_dir = tempfile::tempdir().unwrap();
+    let open = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    open(data_dir.path(), 0o755);
+    std::fs::create_dir(data_dir.path().join("mail")).unwrap();
+    open(&data_dir.path().join("mail"), 0o755);
+    std::fs::write(data_dir.path().join("registry.db"), b"").unwrap();
+    open(&data_dir.path().join("registry.db"), 0o644);
+
+    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    app.register().await;
+    while app
+        .mail
+        .try_send_next()
+        .await
+        .expect("a worker step")
+        .is_some()
+    {}
+
+    let dir = app.data_dir.path();
+    assert_eq!(mode(dir), 0o700, "DATA_DIR");
+    assert_eq!(mode(&dir.join("mail")), 0o700, "the mail folder");
+    for file in [
+        "registry.db",
+        "registry.db-wal",
+        "registry.db-shm",
+        "session.key",
+    ] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    let emails: Vec<_> = std::fs::read_dir(dir.join("mail"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(emails.len(), 2, "{emails:?}");
+    for email in emails {
+        assert_eq!(mode(&email), 0o600, "{}", email.display());
+    }
+}
