@@ -191,3 +191,254 @@ async fn the_data_folder_the_mail_folder_the_database_and_every_email_are_privat
         assert_eq!(mode(&email), 0o600, "{}", email.display());
     }
 }
+
+/// Every value of every row of `table`, as bytes (numbers as their text).
+async fn stored_values(db: &sqlx::SqlitePool, table: &str) -> Vec<Vec<u8>> {
+    use sqlx::Row;
+    let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+        .fetch_all(db)
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    for row in rows {
+        for i in 0..row.len() {
+            let value: Option<Vec<u8>> = row.try_get_unchecked(i).unwrap();
+            values.extend(value);
+        }
+    }
+    values
+}
+
+/// The tables that hold `token` in some value. All but the outbox, whose emails carry links
+/// in plain until their encryption lands (see the ignored test below).
+async fn stored_anywhere(db: &sqlx::SqlitePool, token: &str) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'outbox'",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    assert!(tables.iter().any(|t| t == "submissions") && tables.iter().any(|t| t == "logos"));
+    let mut found = Vec::new();
+    for table in &tables {
+        let hit = stored_values(db, table)
+            .await
+            .iter()
+            .any(|v| v.windows(token.len()).any(|w| w == token.as_bytes()));
+        if hit {
+            found.push(table.clone());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn no_table_of_submissions_or_logos_holds_a_status_or_held_logo_token() {
+    let app = spawn_app().await;
+    let csrf = app.csrf_token("/register").await;
+    let response = app
+        .post_register(&FormFields::valid(&csrf).set("client_name", ""))
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = Html::parse_document(&response.text().await.unwrap());
+    let logo_token = attr(&page, "input[name=logo_token]", "value").expect("a held logo");
+    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 1);
+    assert_eq!(
+        stored_anywhere(&app.db, &logo_token).await,
+        Vec::<String>::new()
+    );
+
+    let response = app
+        .post_register(
+            &FormFields::valid(&csrf)
+                .without("logo")
+                .set("logo_token", &logo_token),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let status_path = location(&response);
+    let status_token = status_path.trim_start_matches("/submissions/");
+    assert_eq!(app.get(&status_path).await.status(), 200);
+    assert_eq!(
+        stored_anywhere(&app.db, status_token).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        stored_anywhere(&app.db, &logo_token).await,
+        Vec::<String>::new()
+    );
+}
+
+/// Bytes of the database files that contain `token`, by file name.
+fn files_holding(dir: &std::path::Path, token: &str) -> Vec<String> {
+    ["registry.db", "registry.db-wal", "registry.db-shm"]
+        .into_iter()
+        .filter(|name| {
+            std::fs::read(dir.join(name))
+                .map(|bytes| bytes.windows(token.len()).any(|w| w == token.as_bytes()))
+                .unwrap_or(false)
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the outbox link encryption from branch h-b2"]
+async fn the_database_files_hold_no_token_a_partner_received_before_or_after_delivery() {
+    let app = spawn_app().await;
+    let csrf = app.csrf_token("/register").await;
+    let response = app
+        .post_register(&FormFields::valid(&csrf).set("client_name", ""))
+        .await;
+    let page = Html::parse_document(&response.text().await.unwrap());
+    let logo_token = attr(&page, "input[name=logo_token]", "value").expect("a held logo");
+    let response = app
+        .post_register(
+            &FormFields::valid(&csrf)
+                .without("logo")
+                .set("logo_token", &logo_token),
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let status_path = location(&response);
+    let status_token = status_path.trim_start_matches("/submissions/").to_owned();
+    let dir = app.data_dir.path().to_owned();
+    for token in [&status_token, &logo_token] {
+        assert_eq!(
+            files_holding(&dir, token),
+            Vec::<String>::new(),
+            "{token} before delivery"
+        );
+    }
+    while app
+        .mail
+        .try_send_next()
+        .await
+        .expect("a worker step")
+        .is_some()
+    {}
+    for token in [&status_token, &logo_token] {
+        assert_eq!(
+            files_holding(&dir, token),
+            Vec::<String>::new(),
+            "{token} after delivery"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_before_hashing_keeps_its_links_working_and_loses_the_plain_tokens() {
+    // The schema as it was before tokens were hashed: the migrations up to then, run from a
+    // copy of their files, then rows written the way the portal wrote them.
+    let old_migrations = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() <= "20261129200000_submission_counts.sql" {
+            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
+        }
+    }
+    let data_dir = tempfile::tempdir().unwrap();
+    let db_path = data_dir.path().join("registry.db");
+    let old = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db_path)
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    let status_token = "oldStatusToken0123456789abcdefgh";
+    let hold_token = "oldHoldToken_0123456789abcdefghi";
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let logo = png(64, 64);
+    for (id, hold, claimed) in [
+        ("oldLogoId0123456789", None, 1),
+        ("heldLogoId012345678", Some(hold_token), 0),
+    ] {
+        sqlx::query("INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, ?, ?, 64, ?, ?)")
+            .bind(id)
+            .bind(hold)
+            .bind(&logo)
+            .bind(claimed)
+            .bind(now)
+            .execute(&old)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO submissions (id, token, client_name, contacts, created_at, updated_at)
+         VALUES (1, ?, 'Oldco', 'dev@oldco.example', ?, ?)",
+    )
+    .bind(status_token)
+    .bind(now)
+    .bind(now)
+    .execute(&old)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO revisions (submission_id, number, client_name, client_uri, logo_id, tos_uri,
+            policy_uri, contacts, initiation_uri, settings_uri, client_type, redirect_uris, scopes,
+            pkce, created_at)
+         VALUES (1, 1, 'Oldco', 'https://oldco.example', 'oldLogoId0123456789',
+            'https://oldco.example/terms', 'https://oldco.example/privacy', '[\"dev@oldco.example\"]',
+            'https://oldco.example/connect', 'https://oldco.example/settings', 'public',
+            '[\"https://oldco.example/cb\"]', '[\"users:read\"]', 'supported', ?)",
+    )
+    .bind(now)
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+    assert!(
+        !files_holding(data_dir.path(), status_token).is_empty(),
+        "the old format"
+    );
+
+    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    let page = app.get_html(&format!("/submissions/{status_token}")).await;
+    assert_eq!(select(&page, "h1"), ["Oldco"]);
+    let held = app
+        .get(&format!("/register/held-logo/{hold_token}.png"))
+        .await;
+    assert_eq!(held.status(), 200);
+    for token in [status_token, hold_token] {
+        assert_eq!(stored_anywhere(&app.db, token).await, Vec::<String>::new());
+        assert_eq!(
+            files_holding(app.data_dir.path(), token),
+            Vec::<String>::new(),
+            "{token} in the files of the running portal"
+        );
+    }
+
+    // Started again, nothing is hashed twice: the links still work.
+    let data_dir = app.stop().await;
+    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    assert_eq!(
+        app.get(&format!("/submissions/{status_token}"))
+            .await
+            .status(),
+        200
+    );
+    let held = app
+        .get(&format!("/register/held-logo/{hold_token}.png"))
+        .await;
+    assert_eq!(held.status(), 200);
+    let dir = app.data_dir.path().to_owned();
+    let leftovers: Vec<_> = [status_token, hold_token]
+        .iter()
+        .flat_map(|token| files_holding(&dir, token))
+        .collect();
+    assert_eq!(
+        leftovers,
+        Vec::<String>::new(),
+        "no plain token left in the files"
+    );
+}

@@ -587,7 +587,17 @@ async fn requested_changes_lead_to_an_edit_and_a_new_revision_that_keeps_the_old
     assert_eq!(select(&page, "[data-status]"), ["Changes requested"]);
     assert_eq!(select(&page, "[data-reviewer-message]"), [message]);
     let (_, email) = &app.queued("changes_requested").await[0];
-    assert!(email.contains(message) && email.contains(&app.url(&edit_path)));
+    assert!(email.contains(message));
+    // The email carries a fresh token (only hashes are stored) that opens the same form.
+    let emailed_edit = link_in(email, &app.url("/submissions/")).expect("an edit link");
+    assert!(emailed_edit.ends_with("/edit"), "{emailed_edit}");
+    let emailed_form = app
+        .get_html(emailed_edit.trim_start_matches(&app.address))
+        .await;
+    assert_eq!(
+        attr(&emailed_form, "#client_name", "value").unwrap(),
+        "Ledgerly"
+    );
 
     let form = app.get_html(&edit_path).await;
     assert_eq!(attr(&form, "#client_name", "value").unwrap(), "Ledgerly");
