@@ -52,6 +52,8 @@ async fn main() {
     fewer_malloc_arenas();
     telemetry::init();
     let cli = Cli::parse();
+    // Before any command writes a file: the database and backups are private (SPEC §6).
+    partner_registry::startup::private_files();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -88,7 +90,7 @@ async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Resul
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
-    std::fs::create_dir_all(&settings.data_dir)?;
+    partner_registry::startup::create_private_dir(&settings.data_dir)?;
     let pool = db::connect(&settings.database_url).await?;
     create_staff(&pool, name, email, SecretString::from(password)).await?;
     println!("Staff account created for {}.", email.trim());

@@ -92,3 +92,147 @@ fn is_cross_site(req: &ServiceRequest) -> bool {
     let own = format!("{}://{}", info.scheme(), info.host());
     origin != own && Some(origin) != public.as_deref()
 }
+
+/// What a masked token reads as in the access log.
+pub const MASK: &str = "[token]";
+
+/// One line per request: method, path with every token masked, status, duration, and the peer.
+/// Tokens are keys (SPEC §6): the status, edit, credentials, held-logo, setup and invitation
+/// links must never reach a log file, so actix's `Logger` (which prints the raw request line)
+/// is not used. `/healthz` is not logged: uptime monitors would drown the log.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.path() == "/healthz" {
+        return next.call(req).await;
+    }
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let target = masked_target(req.path(), req.query_string());
+    // The client address: the TCP peer for now (the trusted-proxy work replaces it).
+    let peer = req
+        .peer_addr()
+        .map_or_else(|| "-".to_owned(), |a| a.ip().to_string());
+    let response = next.call(req).await;
+    let elapsed = started.elapsed().as_millis();
+    match &response {
+        Ok(res) => tracing::info!(
+            "{method} {target} {} {elapsed}ms peer={peer}",
+            res.status().as_u16()
+        ),
+        Err(e) => tracing::info!(
+            "{method} {target} {} {elapsed}ms peer={peer}",
+            e.as_response_error().status_code().as_u16()
+        ),
+    }
+    response
+}
+
+/// The path and query for the log, with every segment or query value that is shaped like a
+/// random token (`auth::is_token_shaped`, after percent-decoding, ignoring an extension such as
+/// `.png`) replaced by [`MASK`]. A rule rather than a list of routes, so links added later are
+/// masked too. Logo ids are public but token-shaped, and masked as well: harmless.
+pub fn masked_target(path: &str, query: &str) -> String {
+    let mut out = path
+        .split('/')
+        .map(|segment| {
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+            let stem = decoded.split('.').next().unwrap_or_default();
+            if crate::auth::is_token_shaped(stem) {
+                MASK
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    if !query.is_empty() {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let decoded: String = url::form_urlencoded::parse(value.as_bytes())
+                    .map(|(k, v)| format!("{k}{v}"))
+                    .collect();
+                if crate::auth::is_token_shaped(decoded.trim()) {
+                    format!("{name}={MASK}")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MASK, masked_target};
+
+    const TOKEN: &str = "q3Zr8kPw_1xY-aBcDeFgHiJkLmNoPqRs";
+
+    #[test]
+    fn every_kind_of_link_has_its_token_masked() {
+        let cases = [
+            (format!("/submissions/{TOKEN}"), "/submissions/[token]"),
+            (
+                format!("/submissions/{TOKEN}/edit"),
+                "/submissions/[token]/edit",
+            ),
+            (format!("/credentials/{TOKEN}"), "/credentials/[token]"),
+            (
+                format!("/register/held-logo/{TOKEN}.png"),
+                "/register/held-logo/[token]",
+            ),
+            (format!("/staff/invite/{TOKEN}"), "/staff/invite/[token]"),
+            (format!("/logos/{TOKEN}.png"), "/logos/[token]"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(masked_target(&path, ""), expected);
+        }
+    }
+
+    #[test]
+    fn a_token_in_the_query_is_masked_and_other_values_are_kept() {
+        assert_eq!(
+            masked_target("/staff/setup", &format!("token={TOKEN}")),
+            format!("/staff/setup?token={MASK}")
+        );
+        assert_eq!(
+            masked_target(
+                "/staff/submissions",
+                &format!("status=pending&x={TOKEN}&q=ledgerly")
+            ),
+            format!("/staff/submissions?status=pending&x={MASK}&q=ledgerly")
+        );
+    }
+
+    #[test]
+    fn a_percent_encoded_token_is_masked_too() {
+        let encoded = format!("%{:02X}{}", TOKEN.as_bytes()[0], &TOKEN[1..]);
+        assert_eq!(
+            masked_target(&format!("/submissions/{encoded}"), ""),
+            "/submissions/[token]"
+        );
+        let query = format!("token=%{:02X}{}", TOKEN.as_bytes()[0], &TOKEN[1..]);
+        assert_eq!(
+            masked_target("/staff/setup", &query),
+            format!("/staff/setup?token={MASK}")
+        );
+    }
+
+    #[test]
+    fn ordinary_paths_are_logged_as_they_are() {
+        for path in [
+            "/",
+            "/register",
+            "/staff/submissions/42/request-changes",
+            "/static/css/site.css",
+        ] {
+            assert_eq!(masked_target(path, ""), path);
+        }
+    }
+}

@@ -222,6 +222,8 @@ pub async fn approve(
     } else {
         None
     };
+    // Only hashes of status tokens are stored: the email carries a fresh one.
+    let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = Approved {
         client_name: revision.client_name.clone(),
         client_id: client_id.clone(),
@@ -239,7 +241,7 @@ pub async fn approve(
             .collect(),
         environment: ctx.env.as_str().to_owned(),
         credentials_url,
-        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+        status_url: ctx.link(&format!("submissions/{status_token}")),
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
@@ -267,10 +269,12 @@ pub async fn reject(
         note: Some(&reason),
     };
     transition(&mut tx, &submission, change, staff_name, now).await?;
+    // Only hashes of status tokens are stored: the email carries a fresh one.
+    let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = Rejected {
         client_name: revision.client_name.clone(),
         reason,
-        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+        status_url: ctx.link(&format!("submissions/{status_token}")),
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
@@ -297,11 +301,13 @@ pub async fn request_changes(
         note: Some(&message),
     };
     transition(&mut tx, &submission, change, staff_name, now).await?;
+    // Only hashes of status tokens are stored: the email carries a fresh one.
+    let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
         client_name: revision.client_name.clone(),
         message,
-        edit_url: ctx.link(&format!("submissions/{}/edit", submission.token)),
-        status_url: ctx.link(&format!("submissions/{}", submission.token)),
+        edit_url: ctx.link(&format!("submissions/{status_token}/edit")),
+        status_url: ctx.link(&format!("submissions/{status_token}")),
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;

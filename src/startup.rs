@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -44,8 +44,9 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// `Secure` and `__Host-` cookies when the public URL is https.
     pub secure_cookies: bool,
-    /// The first-run setup link's token, while no staff account exists.
-    pub setup_token: Option<String>,
+    /// The SHA-256 (hex) of the first-run setup link's token, while no staff account exists:
+    /// the token itself is printed once and not kept (tokens are keys, SPEC §6).
+    pub setup_token_hash: Option<String>,
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
     pub logo_checker: LogoChecker,
@@ -75,8 +76,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("DATA_DIR: cannot create {}", settings.data_dir.display()))?;
+        private_files();
+        create_private_dir(&settings.data_dir).context("DATA_DIR")?;
         let db = db::connect(&settings.database_url)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
@@ -112,7 +113,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.clone(),
             hasher: HashingPool::for_this_machine()?,
             secure_cookies: https,
-            setup_token,
+            setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeout: settings.body_timeout,
             logo_checker: LogoChecker::start(cores)?,
             write_gate: write_gate.clone(),
@@ -143,7 +144,7 @@ impl Application {
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
-                .wrap(Logger::new("%r %s %Dms").exclude("/healthz"))
+                .wrap(from_fn(middleware::access_log))
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -193,12 +194,37 @@ impl Application {
     /// Serve until stopped (a signal or the handle), then let the mail worker finish the
     /// message in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // The setup link was printed once; the server keeps only its hash.
+        drop(self.setup_url);
         let served = self.server.await;
         if let Some(mail_task) = self.mail_task {
             mail_task.stop().await;
         }
         served
     }
+}
+
+/// Everything the portal writes is for its own user only (SPEC §6): the database and its WAL
+/// hold registrations, `session.key` signs sessions, `.eml` files carry links. umask 077 makes
+/// every file and folder created from here on 0600 / 0700, SQLite's and lettre's included.
+pub fn private_files() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Create `dir` if needed and make it 0700 even if it existed already with a wider mode.
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private (0700)", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// With no staff account yet, print a one-time link to create the first one.

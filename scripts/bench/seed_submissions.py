@@ -7,6 +7,7 @@ each with its first revision and its 'submitted' event, all sharing one stored l
 Statuses are a long-running registry's mix: mostly decided, a few waiting. Run it with the
 server stopped (the database must already exist, e.g. after `partner-registry staff add`).
 """
+import hashlib
 import json
 import random
 import secrets
@@ -44,7 +45,7 @@ def status_for():
             return status
     return STATUSES[-1][0]
 
-submissions, revisions, events = [], [], []
+submissions, revisions, events, status_tokens = [], [], [], []
 first_id = (con.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]) + 1
 for i in range(n):
     sid = first_id + i
@@ -57,8 +58,11 @@ for i in range(n):
     client_id = str(uuid.UUID(int=rng.getrandbits(128), version=4)) if status == "approved" else None
     note = {"rejected": "Not a partner integration.", "changes_requested": "Please add a privacy policy."}.get(status)
     confidential = rng.random() < 0.7
+    # Only a token's hash is stored (migration 20261202110000_tokens_hashed).
+    token_hash = hashlib.sha256(secrets.token_urlsafe(24).encode()).hexdigest()
+    status_tokens.append((token_hash, sid, created))
     submissions.append((
-        sid, secrets.token_urlsafe(24), status, 1, name, ", ".join(contacts), client_id, note,
+        sid, token_hash, status, 1, name, ", ".join(contacts), client_id, note,
         created, created, "sha256:" + secrets.token_hex(32) if client_id and confidential else None,
         created if client_id and confidential else None, "Ada" if status != "pending" else None,
     ))
@@ -83,6 +87,10 @@ con.executemany(
         scope_reason, pkce, pkce_exception, subject_type, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
     revisions,
+)
+con.executemany(
+    "INSERT INTO status_tokens (token_hash, submission_id, created_at) VALUES (?, ?, ?)",
+    status_tokens,
 )
 con.executemany(
     "INSERT INTO events (submission_id, at, actor, kind, note) VALUES (?, ?, ?, ?, ?)", events

@@ -17,6 +17,9 @@ pub enum NewStaffError {
     /// The server's hashing pool is full (`HashingPool`).
     #[error("The server is busy; try again in a few seconds.")]
     Busy,
+    /// The first-run setup found an account already there (made by a concurrent setup).
+    #[error("the first staff account exists already")]
+    NotFirst,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -24,25 +27,45 @@ pub enum NewStaffError {
 }
 
 /// Check the name, email and password, hash the password (Argon2id, off the async threads)
-/// and store the account. Returns its id. For `staff add` and tests, which hash one password
-/// outside the server; the server goes through its `HashingPool` (`create_staff_through`).
+/// and store the account (`staff add` and tests). Returns its id.
 pub async fn create_staff(
     pool: &SqlitePool,
     name: &str,
     email: &str,
     password: SecretString,
 ) -> Result<i64, NewStaffError> {
-    create_staff_through(None, pool, name, email, password).await
+    let (name, email, hash) = checked(None, name, email, password).await?;
+    let mut conn = pool.acquire().await?;
+    db::staff::insert(&mut conn, email, name, &hash, db::now())
+        .await?
+        .ok_or_else(|| NewStaffError::Taken(email.to_owned()))
 }
 
-/// `create_staff`, hashing through `hasher` when given.
-pub async fn create_staff_through(
-    hasher: Option<&HashingPool>,
+/// The setup link's account: like `create_staff`, hashed through the server's pool, and
+/// stored only if no account exists at that moment, in the same statement, so two setups
+/// posted at once make one account.
+pub async fn create_first_staff(
+    hasher: &HashingPool,
     pool: &SqlitePool,
     name: &str,
     email: &str,
     password: SecretString,
 ) -> Result<i64, NewStaffError> {
+    let (name, email, hash) = checked(Some(hasher), name, email, password).await?;
+    let mut conn = pool.acquire().await?;
+    db::staff::insert_first(&mut conn, email, name, &hash, db::now())
+        .await?
+        .ok_or(NewStaffError::NotFirst)
+}
+
+/// The trimmed name and email and the password's hash (through `hasher` when given), or every
+/// problem with them.
+async fn checked<'a>(
+    hasher: Option<&HashingPool>,
+    name: &'a str,
+    email: &'a str,
+    password: SecretString,
+) -> Result<(&'a str, &'a str, String), NewStaffError> {
     let mut errors = Vec::new();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -65,8 +88,5 @@ pub async fn create_staff_through(
             HashError::Failed(e) => NewStaffError::Other(e),
         })?,
     };
-    let mut conn = pool.acquire().await?;
-    db::staff::insert(&mut conn, email, name, &hash, db::now())
-        .await?
-        .ok_or_else(|| NewStaffError::Taken(email.to_owned()))
+    Ok((name, email, hash))
 }

@@ -3,13 +3,15 @@
 
 use sqlx::SqliteConnection;
 
+use crate::auth::sha256_hex;
 use crate::domain::registration::LogoId;
 
 /// How long a held logo waits for its form.
 pub const HOLD_SECONDS: i64 = 24 * 60 * 60;
 
-/// Store a checked logo: held under `hold_token` for a form that had other errors, or, with
-/// no token, claimed at once by the submission being written in the same transaction.
+/// Store a checked logo: held under `hold_token` (only its hash is stored) for a form that
+/// had other errors, or, with no token, claimed at once by the submission being written in
+/// the same transaction.
 pub async fn insert(
     conn: &mut SqliteConnection,
     id: &LogoId,
@@ -19,10 +21,11 @@ pub async fn insert(
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO logos (id, hold_token, png, side, claimed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO logos (id, hold_token_hash, png, side, claimed, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(&id.0)
-    .bind(hold_token)
+    .bind(hold_token.map(sha256_hex))
     .bind(png)
     .bind(side)
     .bind(hold_token.is_none())
@@ -39,9 +42,9 @@ pub async fn find_held(
     now: i64,
 ) -> sqlx::Result<Option<LogoId>> {
     let id: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM logos WHERE hold_token = ? AND claimed = 0 AND created_at > ?",
+        "SELECT id FROM logos WHERE hold_token_hash = ? AND claimed = 0 AND created_at > ?",
     )
-    .bind(hold_token)
+    .bind(sha256_hex(hold_token))
     .bind(now - HOLD_SECONDS)
     .fetch_optional(conn)
     .await?;
@@ -49,7 +52,7 @@ pub async fn find_held(
 }
 
 pub async fn claim(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logos SET claimed = 1, hold_token = NULL WHERE id = ?")
+    sqlx::query("UPDATE logos SET claimed = 1, hold_token_hash = NULL WHERE id = ?")
         .bind(&id.0)
         .execute(conn)
         .await?;

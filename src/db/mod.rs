@@ -55,13 +55,95 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         // a sustained load (README, Benchmarks (b)), which we accept.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Deleted and overwritten content is zeroed in the file, not just marked free: a
+        // plaintext token replaced by its hash (`hash_stored_tokens`), a held logo's token
+        // or an outbox link removed once sent leaves no bytes behind.
+        .pragma("secure_delete", "on")
         .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await?;
     MIGRATOR.run(&pool).await?;
+    hash_stored_tokens(&pool).await?;
+    make_files_private(&pool).await?;
     Ok(pool)
+}
+
+/// The data half of migration `20261202110000_tokens_hashed` (SQLite has no SHA-256): a
+/// database from before it holds status and held-logo tokens in plain; replace each by its
+/// hash. Idempotent: a submission with a `status_tokens` row and a logo with no `hold_token`
+/// are done. Returns how many tokens were hashed.
+pub async fn hash_stored_tokens(pool: &SqlitePool) -> anyhow::Result<usize> {
+    use crate::auth::sha256_hex;
+
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let submissions: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, token, created_at FROM submissions s
+         WHERE NOT EXISTS (SELECT 1 FROM status_tokens t WHERE t.submission_id = s.id)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (id, token, created_at) in &submissions {
+        let hash = sha256_hex(token);
+        sqlx::query(
+            "INSERT INTO status_tokens (token_hash, submission_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(&hash)
+        .bind(id)
+        .bind(created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE submissions SET token = ? WHERE id = ?")
+            .bind(&hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let held: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, hold_token FROM logos WHERE hold_token IS NOT NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+    for (id, token) in &held {
+        sqlx::query("UPDATE logos SET hold_token_hash = ?, hold_token = NULL WHERE id = ?")
+            .bind(sha256_hex(token))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let hashed = submissions.len() + held.len();
+    if hashed > 0 {
+        // The old pages, tokens and all, may still sit in the WAL: copy the new ones into the
+        // database file (secure_delete zeroed the old content there) and empty the WAL.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await?;
+        tracing::info!(hashed, "stored tokens replaced by their hashes");
+    }
+    Ok(hashed)
+}
+
+/// A database created before umask 077 (or copied in by a restore) may be world-readable:
+/// make the file and its WAL and shared-memory files 0600. SQLite gives a new WAL or -shm
+/// file the database file's mode, so this holds for those made later too.
+async fn make_files_private(pool: &SqlitePool) -> anyhow::Result<()> {
+    let files: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
+        .fetch_all(pool)
+        .await?;
+    #[cfg(unix)]
+    for (_, _, file) in files.iter().filter(|(_, _, file)| !file.is_empty()) {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [file.clone(), format!("{file}-wal"), format!("{file}-shm")] {
+            match std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e).context(format!("cannot make {path} 0600")));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch: every stored time.

@@ -36,6 +36,27 @@ pub async fn insert(
     .await
 }
 
+/// The first account only: inserted if the table is empty, in one statement (SQLite runs it
+/// under the write lock), so of two concurrent first-run setups exactly one gets an id.
+pub async fn insert_first(
+    conn: &mut SqliteConnection,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "INSERT INTO staff (email, name, password_hash, created_at)
+         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM staff) RETURNING id",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(password_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn find_by_email(
     conn: &mut SqliteConnection,
     email: &str,

@@ -2,13 +2,14 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::auth::{random_token, sha256_hex};
+
 use crate::domain::registration::{Registration, RegistrationInput};
 use crate::domain::status::Status;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SubmissionRow {
     pub id: i64,
-    pub token: String,
     pub status: String,
     pub revision: i64,
     pub client_name: String,
@@ -98,27 +99,59 @@ impl EventRow {
     }
 }
 
-/// A new submission with its first revision; returns its id.
+/// A new submission with its first revision, opened by the status token `token` (only its
+/// hash is stored); returns its id.
 pub async fn insert(
     conn: &mut SqliteConnection,
     token: &str,
     registration: &Registration,
     now: i64,
 ) -> sqlx::Result<i64> {
+    let token_hash = sha256_hex(token);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO submissions (token, status, revision, client_name, contacts, created_at, updated_at)
          VALUES (?, 'pending', 1, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(token)
+    .bind(&token_hash)
     .bind(registration.client_name.as_str())
     .bind(registration.contacts.as_strings().join(", "))
     .bind(now)
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
+    add_status_token(&mut *conn, &token_hash, id, now).await?;
     insert_revision(&mut *conn, id, 1, registration, now).await?;
     add_event(conn, id, "partner", "submitted", None, now).await?;
     Ok(id)
+}
+
+async fn add_status_token(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    submission_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO status_tokens (token_hash, submission_id, created_at) VALUES (?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(submission_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A fresh status token for an email about `submission_id`: the stored hashes cannot be
+/// turned back into a link. Earlier tokens keep working.
+pub async fn new_status_token(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    now: i64,
+) -> sqlx::Result<String> {
+    let token = random_token(24);
+    add_status_token(conn, &sha256_hex(&token), submission_id, now).await?;
+    Ok(token)
 }
 
 pub async fn insert_revision(
@@ -181,10 +214,13 @@ pub async fn find_by_token(
     conn: &mut SqliteConnection,
     token: &str,
 ) -> sqlx::Result<Option<SubmissionRow>> {
-    sqlx::query_as("SELECT * FROM submissions WHERE token = ?")
-        .bind(token)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(
+        "SELECT s.* FROM status_tokens t JOIN submissions s ON s.id = t.submission_id
+         WHERE t.token_hash = ?",
+    )
+    .bind(sha256_hex(token))
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<SubmissionRow>> {

@@ -43,8 +43,7 @@ impl MailTransport {
             }
             None => {
                 let dir = settings.mail_dir();
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("DATA_DIR: cannot create {}", dir.display()))?;
+                crate::startup::create_private_dir(&dir).context("DATA_DIR")?;
                 tracing::info!(folder = %dir.display(), "no SMTP_URL: mail is written as .eml files");
                 Ok(MailTransport::Files(AsyncFileTransport::new(dir)))
             }

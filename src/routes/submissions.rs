@@ -19,6 +19,8 @@ use crate::startup::AppState;
 #[derive(Template)]
 #[template(path = "submissions/status.html")]
 struct StatusPage {
+    /// The token this page was opened with: the database has only its hash.
+    token: String,
     submission: SubmissionRow,
     status: Status,
     revision: RevisionRow,
@@ -38,6 +40,7 @@ pub async fn status(
     let events = db::submissions::events(&mut conn, submission.id).await?;
     let preview = ConsentPreview::from_revision(&revision, &state.scopes);
     let page = StatusPage {
+        token: token.to_string(),
         status: submission.status(),
         submission,
         revision,

@@ -336,8 +336,8 @@ impl TestApp {
     /// The id of the submission behind a status page path.
     pub async fn submission_id(&self, status_path: &str) -> i64 {
         let token = status_path.trim_start_matches("/submissions/");
-        sqlx::query_scalar("SELECT id FROM submissions WHERE token = ?")
-            .bind(token)
+        sqlx::query_scalar("SELECT submission_id FROM status_tokens WHERE token_hash = ?")
+            .bind(partner_registry::auth::sha256_hex(token))
             .fetch_one(&self.db)
             .await
             .unwrap()

@@ -8,6 +8,7 @@ mod hostile;
 mod login_limits;
 mod mail;
 mod register;
+mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts

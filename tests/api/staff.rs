@@ -165,6 +165,35 @@ async fn a_session_ends_after_8_hours_however_active() {
 }
 
 #[tokio::test]
+async fn the_setup_link_posted_twice_at_once_creates_exactly_one_account() {
+    let app = spawn_app().await;
+    let setup = app.setup_url.clone().expect("a setup link on first start");
+    let path = setup.strip_prefix(&app.address).unwrap().to_owned();
+    let page = app.get_html(&path).await;
+    let token = attr(&page, "input[name=token]", "value").unwrap();
+    let csrf = attr(&page, "input[name=csrf_token]", "value").unwrap();
+
+    let post = |email: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/staff/setup");
+        let form = [
+            ("token", token.clone()),
+            ("csrf_token", csrf.clone()),
+            ("name", "Ada".to_owned()),
+            ("email", email.to_owned()),
+            ("password", "twelve chars!".to_owned()),
+        ];
+        async move { client.post(url).form(&form).send().await.unwrap().status() }
+    };
+    let (first, second) =
+        tokio::join!(post("ada@platform.example"), post("grace@platform.example"));
+    let mut statuses = [first.as_u16(), second.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 404], "one account, the other setup refused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff").await, 1);
+}
+
+#[tokio::test]
 async fn the_setup_link_creates_the_first_account_once() {
     let app = spawn_app().await;
     let setup = app.setup_url.clone().expect("a setup link on first start");
@@ -558,7 +587,17 @@ async fn requested_changes_lead_to_an_edit_and_a_new_revision_that_keeps_the_old
     assert_eq!(select(&page, "[data-status]"), ["Changes requested"]);
     assert_eq!(select(&page, "[data-reviewer-message]"), [message]);
     let (_, email) = &app.queued("changes_requested").await[0];
-    assert!(email.contains(message) && email.contains(&app.url(&edit_path)));
+    assert!(email.contains(message));
+    // The email carries a fresh token (only hashes are stored) that opens the same form.
+    let emailed_edit = link_in(email, &app.url("/submissions/")).expect("an edit link");
+    assert!(emailed_edit.ends_with("/edit"), "{emailed_edit}");
+    let emailed_form = app
+        .get_html(emailed_edit.trim_start_matches(&app.address))
+        .await;
+    assert_eq!(
+        attr(&emailed_form, "#client_name", "value").unwrap(),
+        "Ledgerly"
+    );
 
     let form = app.get_html(&edit_path).await;
     assert_eq!(attr(&form, "#client_name", "value").unwrap(), "Ledgerly");

@@ -6,7 +6,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::accounts::{NewStaffError, create_staff_through};
+use crate::auth::accounts::{NewStaffError, create_first_staff};
 use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
 use crate::client_addr::ClientAddr;
@@ -201,10 +201,13 @@ pub struct SetupQuery {
 /// The setup link works only while no staff account exists.
 async fn check_setup_token(state: &AppState, token: &str) -> Result<(), AppError> {
     let mut conn = state.db.acquire().await?;
-    let expected = state.setup_token.as_deref();
-    let matches = expected.is_some_and(|e| {
+    let matches = state.setup_token_hash.as_deref().is_some_and(|expected| {
         use subtle::ConstantTimeEq;
-        bool::from(e.as_bytes().ct_eq(token.as_bytes()))
+        bool::from(
+            expected
+                .as_bytes()
+                .ct_eq(crate::auth::sha256_hex(token).as_bytes()),
+        )
     });
     if !matches || db::staff::count(&mut conn).await? > 0 {
         return Err(AppError::NotFound);
@@ -255,14 +258,8 @@ pub async fn setup(
     }
     check_setup_token(&state, &form.token).await?;
     let password = SecretString::from(form.password.clone());
-    let id = match create_staff_through(
-        Some(&state.hasher),
-        &state.db,
-        &form.name,
-        &form.email,
-        password,
-    )
-    .await
+    let id = match create_first_staff(&state.hasher, &state.db, &form.name, &form.email, password)
+        .await
     {
         Ok(id) => id,
         Err(NewStaffError::Invalid(errors)) => {
@@ -284,6 +281,8 @@ pub async fn setup(
         }
         Err(e @ NewStaffError::Taken(_)) => return Err(AppError::Conflict(e.to_string())),
         Err(NewStaffError::Busy) => return Err(busy()),
+        // Another setup won the race: the link works only while no account exists.
+        Err(NewStaffError::NotFirst) => return Err(AppError::NotFound),
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     tracing::info!(
