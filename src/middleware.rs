@@ -96,7 +96,7 @@ fn is_cross_site(req: &ServiceRequest) -> bool {
 /// What a masked token reads as in the access log.
 pub const MASK: &str = "[token]";
 
-/// One line per request: method, path with every token masked, status, duration, and the peer.
+/// One line per request: method, path with every token masked, status, duration, and the client address.
 /// Tokens are keys (SPEC §6): the status, edit, credentials, held-logo, setup and invitation
 /// links must never reach a log file, so actix's `Logger` (which prints the raw request line)
 /// is not used. `/healthz` is not logged: uptime monitors would drown the log.
@@ -110,19 +110,23 @@ pub async fn access_log(
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let target = masked_target(req.path(), req.query_string());
-    // The client address: the TCP peer for now (the trusted-proxy work replaces it).
-    let peer = req
-        .peer_addr()
-        .map_or_else(|| "-".to_owned(), |a| a.ip().to_string());
+    // The same client address as every limit uses (the peer, or X-Forwarded-For from a
+    // trusted proxy).
+    let peer = match req.app_data::<actix_web::web::Data<AppState>>() {
+        Some(state) => {
+            crate::client_addr::ClientAddr::of(req.request(), &state.trusted_proxies).to_string()
+        }
+        None => "-".to_owned(),
+    };
     let response = next.call(req).await;
     let elapsed = started.elapsed().as_millis();
     match &response {
         Ok(res) => tracing::info!(
-            "{method} {target} {} {elapsed}ms peer={peer}",
+            "{method} {target} {} {elapsed}ms client={peer}",
             res.status().as_u16()
         ),
         Err(e) => tracing::info!(
-            "{method} {target} {} {elapsed}ms peer={peer}",
+            "{method} {target} {} {elapsed}ms client={peer}",
             e.as_response_error().status_code().as_u16()
         ),
     }
