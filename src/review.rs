@@ -12,7 +12,7 @@ use crate::domain::AppEnv;
 use crate::domain::registration::ClientType;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::domain::status::Status;
-use crate::mail;
+use crate::mail::Outbox;
 use crate::mail::messages::{Approved, ChangesRequested, Email, Rejected, SecretRotated};
 
 /// A one-time credentials link lasts this long.
@@ -53,6 +53,7 @@ pub struct ReviewContext<'a> {
     pub public_url: &'a Url,
     pub env: AppEnv,
     pub scopes: &'a ScopeCatalogue,
+    pub outbox: &'a Outbox,
 }
 
 impl ReviewContext<'_> {
@@ -180,15 +181,9 @@ async fn queue_to_contacts(
     ctx: &ReviewContext<'_>,
     now: i64,
 ) -> sqlx::Result<()> {
-    mail::queue(
-        conn,
-        revision.submission_id,
-        email,
-        &revision.contacts,
-        ctx.public_url,
-        now,
-    )
-    .await
+    ctx.outbox
+        .queue(conn, revision.submission_id, email, &revision.contacts, now)
+        .await
 }
 
 /// Approve a pending submission: a Client ID (UUID v4), for a confidential client a one-time

@@ -22,6 +22,8 @@ use crate::db::WriteGate;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::logo_checker::LogoChecker;
+use crate::mail::Outbox;
+use crate::mail::seal::LinkSeal;
 use crate::mail::transport::MailTransport;
 use crate::mail::worker::{Worker, WorkerHandle};
 use crate::{db, middleware, routes};
@@ -33,6 +35,8 @@ pub struct AppState {
     pub public_url: Url,
     pub scopes: ScopeCatalogue,
     pub csrf: CsrfKey,
+    /// Queues mail with its links sealed under a key derived from the session key.
+    pub outbox: Outbox,
     /// `REGISTER_RATE_LIMIT`, per client address.
     pub register_limiter: RateLimit,
     /// `LOGIN_RATE_LIMIT`: every step of a staff login counts, per client address.
@@ -108,6 +112,7 @@ impl Application {
             public_url: public_url.clone(),
             scopes: settings.scopes.clone(),
             csrf: CsrfKey::new(session_key.expose_secret(), https),
+            outbox: Outbox::new(LinkSeal::new(session_key.expose_secret()), &public_url),
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
@@ -130,6 +135,7 @@ impl Application {
             mail_wake,
             transport,
             settings.mail_from.clone(),
+            state.outbox.seal().clone(),
         );
         let mail_task = settings
             .run_mail_worker

@@ -5,37 +5,70 @@ use sqlx::{FromRow, SqliteConnection};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::mail::messages::Email;
+use crate::mail::seal::SealedEmail;
 
 /// A message is given up (state `failed`) after this many transient failures.
 pub const MAX_ATTEMPTS: i64 = 10;
 
+/// One message as it is queued: links already sealed (`mail::seal`).
+pub struct Queued<'a> {
+    pub submission_id: Option<i64>,
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body: &'a SealedEmail,
+    pub message_id: &'a str,
+    /// Recorded as skipped, with this reason for staff, instead of queued.
+    pub skipped: Option<&'a str>,
+}
+
 /// Queue one rendered email to one recipient.
-pub async fn enqueue(
-    conn: &mut SqliteConnection,
-    submission_id: Option<i64>,
-    email: &Email,
-    recipient: &str,
-    message_id: &str,
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (submission_id, kind, recipient, subject, text_body, html_body,
-            message_id, state, attempts, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+            links_sealed, message_id, state, attempts, next_attempt_at, last_error, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
     )
-    .bind(submission_id)
-    .bind(email.kind)
-    .bind(recipient)
-    .bind(&email.subject)
-    .bind(&email.text)
-    .bind(&email.html)
-    .bind(message_id)
+    .bind(m.submission_id)
+    .bind(m.kind)
+    .bind(m.recipient)
+    .bind(m.subject)
+    .bind(&m.body.text)
+    .bind(&m.body.html)
+    .bind(&m.body.links)
+    .bind(m.message_id)
+    .bind(if m.skipped.is_some() {
+        "skipped"
+    } else {
+        "queued"
+    })
     .bind(now)
+    .bind(m.skipped)
     .bind(now)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Messages of `kinds` queued to `recipient` (any case) since `since`, skipped ones not
+/// counted: they reached nobody.
+pub async fn recent_to(
+    conn: &mut SqliteConnection,
+    recipient: &str,
+    kinds: &[&str],
+    since: i64,
+) -> sqlx::Result<i64> {
+    let kinds = serde_json::to_string(kinds).expect("strings serialise");
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox
+         WHERE recipient = ? COLLATE NOCASE AND created_at > ? AND state <> 'skipped'
+           AND kind IN (SELECT value FROM json_each(?))",
+    )
+    .bind(recipient)
+    .bind(since)
+    .bind(kinds)
+    .fetch_one(conn)
+    .await
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -47,6 +80,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
+    pub links_sealed: Option<Vec<u8>>,
     pub message_id: String,
     pub state: String,
     pub attempts: i64,
@@ -58,6 +92,15 @@ pub struct OutboxRow {
 }
 
 impl OutboxRow {
+    /// The bodies and sealed links, as `LinkSeal::open` takes them.
+    pub fn body(&self) -> SealedEmail {
+        SealedEmail {
+            text: self.text_body.clone(),
+            html: self.html_body.clone(),
+            links: self.links_sealed.clone(),
+        }
+    }
+
     /// The delivery state in a phrase for the staff page, e.g.
     /// "Retrying (attempt 2 of 10, next at 2026-11-29 19:23 UTC): connection refused".
     pub fn state_label(&self) -> String {
@@ -65,6 +108,7 @@ impl OutboxRow {
         match self.state.as_str() {
             "sent" => format!("Sent {}", utc(self.sent_at.unwrap_or(self.next_attempt_at))),
             "failed" => format!("Failed: {error}"),
+            "skipped" => format!("Not sent: {error}"),
             "sending" => format!("Sending (attempt {} of {MAX_ATTEMPTS})", self.attempts),
             // Never tried yet, or put back by a staff retry (which starts the count afresh).
             _ if self.attempts == 0 => "Queued".into(),
@@ -87,7 +131,7 @@ fn utc(seconds: i64) -> String {
 }
 
 const COLUMNS: &str =
-    "id, submission_id, kind, recipient, subject, text_body, html_body, message_id,
+    "id, submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
     state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
 
 /// Claim up to `limit` due messages for `lease` seconds: queued ones whose time has come, or
@@ -127,7 +171,8 @@ pub async fn mark_sent(
     now: i64,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL
+        "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL,
+            links_sealed = NULL
          WHERE id = ? AND state = 'sending' AND attempts = ?",
     )
     .bind(now)
@@ -238,6 +283,7 @@ mod tests {
             subject: "We received your registration of Ledgerly".into(),
             text_body: String::new(),
             html_body: String::new(),
+            links_sealed: None,
             message_id: "<1@localhost>".into(),
             state: state.into(),
             attempts,
@@ -263,6 +309,15 @@ mod tests {
         assert_eq!(
             row("failed", 1, Some("permanent error (554): no")).state_label(),
             "Failed: permanent error (554): no"
+        );
+        assert_eq!(
+            row(
+                "skipped",
+                0,
+                Some("3 such emails went to this address in 24 hours")
+            )
+            .state_label(),
+            "Not sent: 3 such emails went to this address in 24 hours"
         );
         // A staff retry starts afresh: it reads as queued until it is tried.
         assert_eq!(row("queued", 0, Some("old error")).state_label(), "Queued");

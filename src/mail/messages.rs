@@ -10,6 +10,9 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Every link in the bodies that carries a token: the outbox stores these sealed
+    /// (`mail::seal`), never in plain.
+    pub links: Vec<String>,
 }
 
 /// Declares the text and HTML templates of a message whose data is `$data`.
@@ -46,6 +49,7 @@ impl Receipt {
             subject: format!("We received your registration of {}", self.client_name),
             text: ReceiptText { m: self }.render()?,
             html: ReceiptHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
         })
     }
 }
@@ -76,6 +80,12 @@ impl Approved {
             subject: format!("{} is approved", self.client_name),
             text: ApprovedText { m: self }.render()?,
             html: ApprovedHtml { m: self }.render()?,
+            links: self
+                .credentials_url
+                .iter()
+                .chain([&self.status_url])
+                .cloned()
+                .collect(),
         })
     }
 }
@@ -101,6 +111,7 @@ impl ChangesRequested {
             subject: format!("Changes requested for {}", self.client_name),
             text: ChangesRequestedText { m: self }.render()?,
             html: ChangesRequestedHtml { m: self }.render()?,
+            links: vec![self.edit_url.clone(), self.status_url.clone()],
         })
     }
 }
@@ -125,6 +136,7 @@ impl Rejected {
             subject: format!("{} was not approved", self.client_name),
             text: RejectedText { m: self }.render()?,
             html: RejectedHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
         })
     }
 }
@@ -149,6 +161,7 @@ impl SecretRotated {
             subject: format!("New client secret for {}", self.client_name),
             text: SecretRotatedText { m: self }.render()?,
             html: SecretRotatedHtml { m: self }.render()?,
+            links: vec![self.credentials_url.clone()],
         })
     }
 }
@@ -165,6 +178,14 @@ mod tests {
     /// the client's name as text, never as markup.
     fn assert_well_formed(email: &Email, links: &[&str]) {
         assert!(email.subject.contains(EVIL), "{}", email.subject);
+        let mut sealed = email.links.clone();
+        sealed.sort();
+        let mut expected: Vec<String> = links.iter().map(|l| l.to_string()).collect();
+        expected.sort();
+        assert_eq!(
+            sealed, expected,
+            "every link with a token is sealed in the outbox"
+        );
         for link in links {
             assert!(email.text.contains(link), "text lacks {link}");
             assert!(

@@ -1,6 +1,7 @@
 //! Email: the messages (askama templates), queuing them in the outbox, and the transport.
 
 pub mod messages;
+pub mod seal;
 pub mod transport;
 pub mod worker;
 
@@ -8,30 +9,81 @@ use sqlx::SqliteConnection;
 use url::Url;
 
 use crate::db;
+use crate::db::outbox::Queued;
 use messages::Email;
+use seal::LinkSeal;
 
-/// Queue `email` once per recipient, in the caller's transaction.
-pub async fn queue(
-    conn: &mut SqliteConnection,
-    submission_id: i64,
-    email: &Email,
-    recipients: &[String],
-    public_url: &Url,
-    now: i64,
-) -> sqlx::Result<()> {
-    let domain = public_url.host_str().unwrap_or("localhost");
-    for recipient in recipients {
-        // Stable for the row's life: a resend after a crash carries the same Message-ID.
-        let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), domain);
-        db::outbox::enqueue(
-            &mut *conn,
-            Some(submission_id),
-            email,
-            recipient,
-            &message_id,
-            now,
-        )
-        .await?;
+/// Mail is no relay (SPEC §6): anyone can make the portal send a receipt to any address, so
+/// at most this many messages of a [`CAPPED_KINDS`] kind go to one address in
+/// [`CAP_WINDOW_SECS`]. The rest are recorded as skipped, shown to staff, and never sent.
+pub const CAP_PER_ADDRESS: i64 = 3;
+pub const CAP_WINDOW_SECS: i64 = 24 * 60 * 60;
+/// The messages a stranger can trigger. Decisions are sent by staff, so they are not capped.
+pub const CAPPED_KINDS: &[&str] = &["receipt"];
+
+/// Queues email in the caller's transaction: seals its links, names it, applies the cap.
+#[derive(Clone)]
+pub struct Outbox {
+    seal: LinkSeal,
+    /// The domain part of every Message-ID: the portal's own host.
+    domain: String,
+}
+
+impl Outbox {
+    pub fn new(seal: LinkSeal, public_url: &Url) -> Outbox {
+        Outbox {
+            seal,
+            domain: public_url.host_str().unwrap_or("localhost").to_owned(),
+        }
     }
-    Ok(())
+
+    /// Queue `email` once per recipient, in the caller's transaction.
+    pub async fn queue(
+        &self,
+        conn: &mut SqliteConnection,
+        submission_id: i64,
+        email: &Email,
+        recipients: &[String],
+        now: i64,
+    ) -> sqlx::Result<()> {
+        for recipient in recipients {
+            // Stable for the row's life: a resend after a crash carries the same Message-ID.
+            let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.domain);
+            let mut stored = self.seal.seal(email, &message_id, recipient);
+            let capped = CAPPED_KINDS.contains(&email.kind)
+                && db::outbox::recent_to(
+                    &mut *conn,
+                    recipient,
+                    CAPPED_KINDS,
+                    now - CAP_WINDOW_SECS,
+                )
+                .await?
+                    >= CAP_PER_ADDRESS;
+            if capped {
+                // Never sent, so its links need not be kept at all.
+                stored.links = None;
+                tracing::warn!(
+                    submission = submission_id,
+                    kind = email.kind,
+                    "email skipped: per-address cap"
+                );
+            }
+            let reason = format!("{CAP_PER_ADDRESS} such emails went to this address in 24 hours");
+            let queued = Queued {
+                submission_id: Some(submission_id),
+                kind: email.kind,
+                recipient,
+                subject: &email.subject,
+                body: &stored,
+                message_id: &message_id,
+                skipped: capped.then_some(reason.as_str()),
+            };
+            db::outbox::enqueue(&mut *conn, &queued, now).await?;
+        }
+        Ok(())
+    }
+
+    pub fn seal(&self) -> &LinkSeal {
+        &self.seal
+    }
 }

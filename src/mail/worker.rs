@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::db;
 use crate::db::WriteGate;
 use crate::db::outbox::{MAX_ATTEMPTS, OutboxRow};
+use crate::mail::seal::LinkSeal;
 use crate::mail::transport::{MailTransport, SendError};
 
 /// How long a claim keeps other workers off a message. A claim older than this is taken to be
@@ -48,6 +49,8 @@ pub struct Worker {
     wake: Arc<Notify>,
     transport: MailTransport,
     from: Mailbox,
+    /// Opens the sealed links of a message just before it is sent.
+    seal: LinkSeal,
 }
 
 /// What one step did with the message it claimed.
@@ -88,6 +91,7 @@ impl Worker {
         wake: Arc<Notify>,
         transport: MailTransport,
         from: Mailbox,
+        seal: LinkSeal,
     ) -> Worker {
         Worker {
             db,
@@ -95,6 +99,7 @@ impl Worker {
             wake,
             transport,
             from,
+            seal,
         }
     }
 
@@ -199,16 +204,18 @@ impl Worker {
             .recipient
             .parse()
             .map_err(|e| format!("bad recipient address ({e})"))?;
+        // The links exist in plain only in this message, on its way to the relay.
+        let (text, html) = self
+            .seal
+            .open(&row.body(), &row.message_id, &row.recipient)
+            .map_err(|e| e.to_string())?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(row.subject.as_str())
             // Stored with the row, so every attempt carries the same id.
             .message_id(Some(row.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(
-                row.text_body.clone(),
-                row.html_body.clone(),
-            ))
+            .multipart(MultiPart::alternative_plain_html(text, html))
             .map_err(|e| format!("cannot build the message ({e})"))
     }
 

@@ -12,7 +12,6 @@ use crate::domain::logo::{Logo, LogoError};
 use crate::domain::registration::{FieldErrors, LogoId, Registration, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
 use crate::error::AppError;
-use crate::mail;
 use crate::mail::messages::Receipt;
 use crate::routes::form::{self, RegistrationForm, Upload};
 use crate::routes::view::ConsentPreview;
@@ -157,15 +156,16 @@ pub async fn submit(
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     logo.store(&mut tx).await?;
     let id = db::submissions::insert(&mut tx, &token, &registration, now).await?;
-    mail::queue(
-        &mut tx,
-        id,
-        &receipt,
-        &registration.contacts.as_strings(),
-        &state.public_url,
-        now,
-    )
-    .await?;
+    state
+        .outbox
+        .queue(
+            &mut tx,
+            id,
+            &receipt,
+            &registration.contacts.as_strings(),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     state.mail_wake.notify_one();
     tracing::info!(submission = id, "registration submitted");

@@ -10,7 +10,7 @@ async fn approved_client(app: &TestApp) -> (i64, String, String) {
     let id = app.submission_id(&app.register().await).await;
     app.sign_in_staff().await;
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    let (_, text) = app.queued("approved").await.remove(0);
+    let (_, text) = app.delivered("approved").await.remove(0);
     let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
     let client_id = sqlx::query_scalar("SELECT client_id FROM submissions WHERE id = ?")
         .bind(id)
@@ -159,7 +159,7 @@ async fn rotating_stops_the_old_secret_at_once_and_emails_a_new_link() {
             .await
             .unwrap()
     );
-    let rotated = app.queued("secret_rotated").await;
+    let rotated = app.delivered("secret_rotated").await;
     assert_eq!(rotated.len(), 2);
     let new_link = link_in(&rotated[0].1, &app.url("/credentials/")).unwrap();
     let new_path = new_link.strip_prefix(&app.address).unwrap().to_owned();

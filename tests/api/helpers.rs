@@ -362,13 +362,45 @@ impl TestApp {
             .await
     }
 
-    /// Outbox rows of one kind, as (recipient, text body).
-    pub async fn queued(&self, kind: &str) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT recipient, text_body FROM outbox WHERE kind = ? ORDER BY id")
-            .bind(kind)
-            .fetch_all(&self.db)
+    /// The emails of one kind as their recipients get them, as (recipient, text part), in the
+    /// order they were queued: everything due is sent first (to `.eml` files in the data
+    /// folder, the transport when no SMTP_URL is set). The outbox itself holds no link in
+    /// plain, so a test reads links where a partner would.
+    pub async fn delivered(&self, kind: &str) -> Vec<(String, String)> {
+        while self
+            .mail
+            .try_send_next()
             .await
-            .unwrap()
+            .expect("a worker step")
+            .is_some()
+        {}
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT recipient, message_id FROM outbox WHERE kind = ? AND state = 'sent' ORDER BY id",
+        )
+        .bind(kind)
+        .fetch_all(&self.db)
+        .await
+        .unwrap();
+        let mail_dir = self.data_dir.path().join("mail");
+        let files: Vec<crate::smtp::Received> = match std::fs::read_dir(&mail_dir) {
+            Ok(entries) => entries
+                .map(|entry| crate::smtp::Received {
+                    from: String::new(),
+                    recipients: Vec::new(),
+                    data: std::fs::read_to_string(entry.unwrap().path()).unwrap(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        rows.into_iter()
+            .map(|(recipient, message_id)| {
+                let message = files
+                    .iter()
+                    .find(|m| m.header("Message-ID").as_deref() == Some(&*message_id))
+                    .unwrap_or_else(|| panic!("no .eml file for {message_id}"));
+                (recipient, message.part("text/plain").expect("a text part"))
+            })
+            .collect()
     }
 }
 

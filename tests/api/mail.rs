@@ -55,6 +55,15 @@ async fn a_receipt_reaches_every_contact_over_smtp_with_both_parts_and_a_working
     let sink = SmtpSink::start();
     let app = spawn_app_with(smtp_to(sink.url())).await;
     let status_path = app.register().await;
+    for row in outbox(&app).await {
+        assert!(
+            row.links_sealed.is_some(),
+            "the link is kept sealed until sent"
+        );
+        assert!(
+            !row.text_body.contains("/submissions/") && !row.html_body.contains("/submissions/")
+        );
+    }
 
     let deliveries = send_due(&app).await;
 
@@ -92,6 +101,10 @@ async fn a_receipt_reaches_every_contact_over_smtp_with_both_parts_and_a_working
         assert_eq!(row.state, "sent");
         assert_eq!(row.attempts, 1);
         assert!(row.sent_at.is_some() && row.lease_until.is_none());
+        assert_eq!(
+            row.links_sealed, None,
+            "the sealed link is deleted once sent"
+        );
         assert!(row.state_label().starts_with("Sent "));
     }
     assert!(step(&app).await.is_none(), "nothing is sent twice");
@@ -341,8 +354,12 @@ async fn the_server_sends_in_the_background_and_its_worker_stops_with_it() {
 async fn the_running_worker_sends_a_backlog_in_batches_each_message_once() {
     let sink = SmtpSink::start();
     let app = spawn_app_with(smtp_to(sink.url())).await;
-    for _ in 0..10 {
-        app.register().await;
+    for i in 0..10 {
+        // Addresses of their own: no address gets more receipts than the per-address cap.
+        let csrf = app.csrf_token("/register").await;
+        let contacts = format!("dev{i}@ledgerly.example\nops{i}@ledgerly.example");
+        let form = FormFields::valid(&csrf).set("contacts", &contacts);
+        assert_eq!(app.post_register(&form).await.status(), 303);
     }
 
     let deliveries = app.mail.send_batch(16, || false).await.unwrap();
@@ -402,4 +419,68 @@ async fn a_batch_stops_at_the_first_relay_failure_and_gives_the_rest_back_untrie
     assert!(app.mail.send_batch(16, || true).await.unwrap().is_empty());
     assert!(sink.received().is_empty());
     assert!(outbox(&app).await.iter().all(|row| row.state == "queued"));
+}
+
+#[tokio::test]
+async fn a_fourth_receipt_to_one_address_in_a_day_is_skipped_shown_to_staff_and_not_sent() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(smtp_to(sink.url())).await;
+    let mut status_paths = Vec::new();
+    for contacts in [
+        "dev@ledgerly.example\nops@ledgerly.example",
+        "dev@ledgerly.example",
+        "dev@ledgerly.example",
+        // The same mailbox, however it is spelt.
+        "DEV@ledgerly.example\nops@ledgerly.example",
+    ] {
+        let csrf = app.csrf_token("/register").await;
+        let response = app
+            .post_register(&FormFields::valid(&csrf).set("contacts", contacts))
+            .await;
+        assert_eq!(response.status(), 303, "the registration itself is kept");
+        status_paths.push(location(&response));
+    }
+
+    let deliveries = send_due(&app).await;
+
+    assert_eq!(deliveries.len(), 5, "3 to dev@ and 2 to ops@");
+    let to_dev = sorted_recipients(&sink.received())
+        .into_iter()
+        .filter(|r| r.eq_ignore_ascii_case("dev@ledgerly.example"))
+        .count();
+    assert_eq!(to_dev, 3);
+    let skipped: Vec<OutboxRow> = outbox(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.state == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert!(
+        skipped[0]
+            .recipient
+            .eq_ignore_ascii_case("dev@ledgerly.example")
+    );
+    assert_eq!(
+        skipped[0].links_sealed, None,
+        "nothing kept that could be sent later"
+    );
+
+    app.sign_in_staff().await;
+    let fourth = app.submission_id(&status_paths[3]).await;
+    let page = app.get_html(&format!("/staff/submissions/{fourth}")).await;
+    let states = select(&page, "table.emails td");
+    assert!(
+        states
+            .iter()
+            .any(|s| s == "Not sent: 3 such emails went to this address in 24 hours"),
+        "{states:?}"
+    );
+    // A staff decision is not a stranger's doing: it still reaches the address.
+    assert_eq!(
+        app.decide(fourth, "reject", &[("reason", "Duplicate registration.")])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(send_due(&app).await.len(), 2);
 }

@@ -91,10 +91,7 @@ async fn a_valid_registration_is_stored_with_its_receipts_and_shows_its_status_p
     .await
     .unwrap();
     assert_eq!(recipients, ["dev@ledgerly.example", "ops@ledgerly.example"]);
-    let text: String = sqlx::query_scalar("SELECT text_body FROM outbox LIMIT 1")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let (_, text) = app.delivered("receipt").await.remove(0);
     assert!(
         text.contains(&app.url(&status_path)),
         "the receipt links to the status page"

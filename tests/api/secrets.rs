@@ -269,21 +269,46 @@ async fn no_table_of_submissions_or_logos_holds_a_status_or_held_logo_token() {
     );
 }
 
-/// Bytes of the database files that contain `token`, by file name.
-fn files_holding(dir: &std::path::Path, token: &str) -> Vec<String> {
+/// The database files as they are now, by name.
+fn database_files(dir: &std::path::Path) -> Vec<(&'static str, Vec<u8>)> {
     ["registry.db", "registry.db-wal", "registry.db-shm"]
         .into_iter()
-        .filter(|name| {
-            std::fs::read(dir.join(name))
-                .map(|bytes| bytes.windows(token.len()).any(|w| w == token.as_bytes()))
-                .unwrap_or(false)
-        })
+        .filter_map(|name| Some((name, std::fs::read(dir.join(name)).ok()?)))
+        .collect()
+}
+
+/// The names of the files in `snapshot` whose bytes contain `token`.
+fn holding(snapshot: &[(&'static str, Vec<u8>)], token: &str) -> Vec<&'static str> {
+    snapshot
+        .iter()
+        .filter(|(_, bytes)| bytes.windows(token.len()).any(|w| w == token.as_bytes()))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// The names of the database files that hold `token` now.
+fn files_holding(dir: &std::path::Path, token: &str) -> Vec<String> {
+    holding(&database_files(dir), token)
+        .into_iter()
         .map(str::to_owned)
         .collect()
 }
 
+/// Every token in the links of `text`: the last path segment of a status, edit or
+/// credentials link.
+fn tokens_in(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| w.contains("/submissions/") || w.contains("/credentials/"))
+        .map(|w| {
+            let path = w
+                .trim_end_matches(['.', ',', ')', '>'])
+                .trim_end_matches("/edit");
+            path.rsplit('/').next().unwrap().to_owned()
+        })
+        .collect()
+}
+
 #[tokio::test]
-#[ignore = "needs the outbox link encryption from branch h-b2"]
 async fn the_database_files_hold_no_token_a_partner_received_before_or_after_delivery() {
     let app = spawn_app().await;
     let csrf = app.csrf_token("/register").await;
@@ -302,27 +327,65 @@ async fn the_database_files_hold_no_token_a_partner_received_before_or_after_del
     assert_eq!(response.status(), 303);
     let status_path = location(&response);
     let status_token = status_path.trim_start_matches("/submissions/").to_owned();
-    let dir = app.data_dir.path().to_owned();
-    for token in [&status_token, &logo_token] {
-        assert_eq!(
-            files_holding(&dir, token),
-            Vec::<String>::new(),
-            "{token} before delivery"
-        );
+    // A change request (a fresh status token in an edit link) and then, after the partner's
+    // edit, an approval (a credentials link), all queued and not yet sent.
+    app.sign_in_staff().await;
+    let id = app.submission_id(&status_path).await;
+    let asked = app
+        .decide(
+            id,
+            "request-changes",
+            &[("message", "Please add a logo with a border.")],
+        )
+        .await;
+    assert_eq!(asked.status(), 303);
+    let queued = database_files(app.data_dir.path());
+
+    let mut received: Vec<String> = [status_token, logo_token.clone()].into();
+    for kind in ["receipt", "changes_requested"] {
+        let emails = app.delivered(kind).await;
+        assert_eq!(emails.len(), 2, "{kind} to both contacts");
+        for (_, text) in emails {
+            received.extend(tokens_in(&text));
+        }
     }
-    while app
-        .mail
-        .try_send_next()
-        .await
-        .expect("a worker step")
-        .is_some()
-    {}
-    for token in [&status_token, &logo_token] {
-        assert_eq!(
-            files_holding(&dir, token),
-            Vec::<String>::new(),
-            "{token} after delivery"
-        );
+    let edit_token = tokens_in(&app.delivered("changes_requested").await[0].1)[0].clone();
+    let edit_page = format!("/submissions/{edit_token}/edit");
+    let csrf = app.csrf_token(&edit_page).await;
+    let resubmitted = app
+        .post_multipart(
+            &edit_page,
+            &FormFields::valid(&csrf)
+                .without("logo")
+                .set("redirect_uris", "https://ledgerly.example/callback"),
+        )
+        .await;
+    assert_eq!(resubmitted.status(), 303, "the edit link works");
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    let approval_queued = database_files(app.data_dir.path());
+    let approvals = app.delivered("approved").await;
+    assert_eq!(approvals.len(), 2);
+    for (_, text) in &approvals {
+        assert_eq!(text.matches("/credentials/").count(), 1, "{text}");
+        received.extend(tokens_in(text));
+    }
+    let delivered = database_files(app.data_dir.path());
+
+    // The two at registration, then a fresh status token in each email and a credentials link in
+    // each approval.
+    assert_eq!(received.len(), 2 + 2 + 2 + 2 + 2 * 2, "{received:?}");
+    for token in &received {
+        for (when, snapshot) in [
+            ("before delivery", &queued),
+            ("while the approval was queued", &approval_queued),
+            ("after delivery", &delivered),
+        ] {
+            assert_eq!(
+                holding(snapshot, token),
+                Vec::<&str>::new(),
+                "{token} {when}"
+            );
+        }
     }
 }
 

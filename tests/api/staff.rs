@@ -330,7 +330,7 @@ async fn a_staff_post_without_the_anti_forgery_token_is_refused_and_changes_noth
             .await,
         1
     );
-    assert_eq!(app.queued("approved").await.len(), 0);
+    assert_eq!(app.delivered("approved").await.len(), 0);
 }
 
 #[tokio::test]
@@ -440,7 +440,7 @@ async fn approving_issues_a_uuid_client_id_and_queues_the_approval_to_every_cont
         .unwrap();
     let uuid = uuid::Uuid::parse_str(&client_id).unwrap();
     assert_eq!(uuid.get_version_num(), 4);
-    let approvals = app.queued("approved").await;
+    let approvals = app.delivered("approved").await;
     assert_eq!(approvals.len(), 2);
     for (_, text) in &approvals {
         assert!(text.contains(&client_id));
@@ -471,7 +471,7 @@ async fn a_public_client_is_approved_without_a_credentials_link() {
     let id = app.submission_id(&location(&response)).await;
     app.sign_in_staff().await;
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    let (_, text) = &app.queued("approved").await[0];
+    let (_, text) = &app.delivered("approved").await[0];
     assert!(link_in(text, &app.url("/credentials/")).is_none());
     assert_eq!(app.count("SELECT COUNT(*) FROM credential_links").await, 0);
 }
@@ -502,7 +502,7 @@ async fn two_approvals_at_once_yield_exactly_one_client_and_one_set_of_emails() 
         1
     );
     assert_eq!(
-        app.queued("approved").await.len(),
+        app.delivered("approved").await.len(),
         2,
         "one email per contact, once"
     );
@@ -558,7 +558,7 @@ async fn rejecting_needs_a_reason_and_tells_the_partner() {
         select(&page, "[data-reviewer-message]"),
         ["Your privacy policy is a 404."]
     );
-    let rejected = app.queued("rejected").await;
+    let rejected = app.delivered("rejected").await;
     assert_eq!(rejected.len(), 2);
     assert!(rejected[0].1.contains("Your privacy policy is a 404."));
 }
@@ -586,7 +586,7 @@ async fn requested_changes_lead_to_an_edit_and_a_new_revision_that_keeps_the_old
     let page = app.get_html(&status_path).await;
     assert_eq!(select(&page, "[data-status]"), ["Changes requested"]);
     assert_eq!(select(&page, "[data-reviewer-message]"), [message]);
-    let (_, email) = &app.queued("changes_requested").await[0];
+    let (_, email) = &app.delivered("changes_requested").await[0];
     assert!(email.contains(message));
     // The email carries a fresh token (only hashes are stored) that opens the same form.
     let emailed_edit = link_in(email, &app.url("/submissions/")).expect("an edit link");

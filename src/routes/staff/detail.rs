@@ -249,6 +249,7 @@ fn context(state: &AppState) -> ReviewContext<'_> {
         public_url: &state.public_url,
         env: state.env,
         scopes: &state.scopes,
+        outbox: &state.outbox,
     }
 }
 
