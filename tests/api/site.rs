@@ -195,3 +195,52 @@ async fn the_anti_forgery_cookie_of_the_staff_login_is_same_site_strict() {
         303
     );
 }
+
+/// Start the binary with `vars`; its stderr if it exits within 5 s, `None` if it keeps running.
+fn start_up_failure(data_dir: &std::path::Path, vars: &[(&str, &str)]) -> Option<String> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partner-registry"))
+        .env("DATA_DIR", data_dir)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success());
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            return Some(stderr);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn smtp_without_tls_to_another_host_stops_start_up_with_one_line_naming_smtp_url() {
+    let data_dir = tempfile::tempdir().unwrap();
+    for url in [
+        "smtp://mail.example.com:587",
+        "smtp://user:Hunter2pw@mail.example.com:587?tls=opportunistic",
+    ] {
+        let stderr = start_up_failure(data_dir.path(), &[("SMTP_URL", url)])
+            .unwrap_or_else(|| panic!("{url} must stop start-up"));
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("SMTP_URL"), "{stderr}");
+        assert!(
+            !stderr.contains("Hunter2pw"),
+            "the password is not echoed: {stderr}"
+        );
+    }
+    // Loopback is the one place clear text is allowed (a local relay).
+    assert_eq!(
+        start_up_failure(data_dir.path(), &[("SMTP_URL", "smtp://127.0.0.1:2525")]),
+        None
+    );
+}
