@@ -372,11 +372,60 @@ async fn the_queue_filters_counts_searches_and_pages() {
         1,
         "% is matched literally"
     );
+    let rows = |page: &Html| select(page, "table.queue tbody td:first-child a");
+    for (q, expected) in [
+        ("ZEBRA", 1),
+        ("ebra 1", 1),
+        ("0%", 1),
+        ("\"zeb", 0),
+        ("q", 0),
+    ] {
+        let page = app
+            .get_html(&format!("/staff/submissions?status=all&q={}", urlencode(q)))
+            .await;
+        assert_eq!(rows(&page).len(), expected, "search {q}");
+    }
+    let clients = app.get_html("/staff/submissions?status=all&q=Client").await;
+    assert_eq!(rows(&clients).len(), 50, "a search is paged too");
+    let next = attr(&clients, "a[rel=next]", "href").unwrap();
+    assert_eq!(rows(&app.get_html(&next).await), ["Client 01", "Client 00"]);
     let none = app.get_html("/staff/submissions?status=approved").await;
     assert!(select(&none, "table.queue tbody tr").is_empty());
     assert_eq!(
         app.get("/staff/submissions?status=bogus").await.status(),
         400
+    );
+}
+
+#[tokio::test]
+async fn a_search_finds_a_client_by_its_new_name_after_a_resubmission() {
+    let app = spawn_app().await;
+    let status_path = app.register().await;
+    app.sign_in_staff().await;
+    let id = app.submission_id(&status_path).await;
+    let asked = app
+        .decide(id, "request-changes", &[("message", "Please rename.")])
+        .await;
+    assert_eq!(asked.status(), 303);
+    let edit = format!("{status_path}/edit");
+    let csrf = app.csrf_token(&edit).await;
+    let renamed = FormFields::valid(&csrf)
+        .without("logo")
+        .set("client_name", "Quillbooks")
+        .set("contacts", "dev@quill.example");
+    assert_eq!(app.post_multipart(&edit, &renamed).await.status(), 303);
+
+    let names = |page: Html| select(&page, "table.queue tbody td:first-child a");
+    let search = |q: &str| format!("/staff/submissions?status=all&q={q}");
+    assert_eq!(names(app.get_html(&search("quill")).await), ["Quillbooks"]);
+    assert!(
+        names(app.get_html(&search("Ledgerly")).await).is_empty(),
+        "the old name and contacts are gone"
+    );
+    assert_eq!(
+        names(app.get_html(&search("dev@quill")).await),
+        ["Quillbooks"],
+        "contacts too"
     );
 }
 
@@ -776,4 +825,8 @@ async fn a_decision_on_a_revision_the_partner_has_since_replaced_gets_409_and_ch
     assert_eq!(app.count("SELECT COUNT(*) FROM events").await, events);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, outbox);
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+}
+
+fn urlencode(q: &str) -> String {
+    url::form_urlencoded::byte_serialize(q.as_bytes()).collect()
 }
