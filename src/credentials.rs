@@ -3,24 +3,15 @@
 //! revealed, and never in an email.
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::SqlitePool;
 use subtle::ConstantTimeEq;
 
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
+use crate::db::credentials::LinkRow;
 
 /// How the stored hash says what it is (the export shows it as is).
 const HASH_PREFIX: &str = "sha256:";
-
-#[derive(Debug, Clone, FromRow)]
-struct LinkRow {
-    submission_id: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-    revoked_at: Option<i64>,
-    client_id: Option<String>,
-    client_name: String,
-}
 
 /// What a link can do right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,21 +46,11 @@ fn state_of(row: &LinkRow, now: i64) -> LinkState {
     }
 }
 
-async fn find(conn: &mut sqlx::SqliteConnection, token: &str) -> sqlx::Result<Option<LinkRow>> {
-    sqlx::query_as(
-        "SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at, s.client_id, s.client_name
-         FROM credential_links l JOIN submissions s ON s.id = l.submission_id
-         WHERE l.token_hash = ?",
-    )
-    .bind(sha256_hex(token))
-    .fetch_optional(conn)
-    .await
-}
-
 /// Look at a link without using it (mail scanners follow links; GET must not spend it).
 pub async fn inspect(pool: &SqlitePool, token: &str) -> sqlx::Result<Option<Link>> {
     let mut conn = pool.acquire().await?;
-    Ok(find(&mut conn, token).await?.map(|row| Link {
+    let found = db::credentials::find(&mut conn, &sha256_hex(token)).await?;
+    Ok(found.map(|row| Link {
         state: state_of(&row, db::now()),
         client_id: row.client_id.unwrap_or_default(),
         client_name: row.client_name,
@@ -84,29 +65,20 @@ pub async fn reveal(
 ) -> sqlx::Result<Option<Result<Revealed, LinkState>>> {
     let now = db::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let Some(row) = find(&mut tx, token).await? else {
+    let token_hash = sha256_hex(token);
+    let Some(row) = db::credentials::find(&mut tx, &token_hash).await? else {
         return Ok(None);
     };
     let state = state_of(&row, now);
     if !matches!(state, LinkState::Ready { .. }) {
         return Ok(Some(Err(state)));
     }
-    sqlx::query("UPDATE credential_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
-        .bind(now)
-        .bind(sha256_hex(token))
-        .execute(&mut *tx)
-        .await?;
+    // Under the write lock the link was ready a moment ago, so this spends it.
+    db::credentials::mark_used(&mut tx, &token_hash, now).await?;
     // 256 bits of OS randomness, base64url.
     let secret = SecretString::from(random_token(32));
-    sqlx::query(
-        "UPDATE submissions SET secret_hash = ?, secret_issued_at = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(hash_secret(&secret))
-    .bind(now)
-    .bind(now)
-    .bind(row.submission_id)
-    .execute(&mut *tx)
-    .await?;
+    let hash = hash_secret(&secret);
+    db::submissions::set_secret_hash(&mut tx, row.submission_id, Some(&hash), now).await?;
     db::submissions::add_event(
         &mut tx,
         row.submission_id,
@@ -131,13 +103,8 @@ pub fn hash_secret(secret: &SecretString) -> String {
 /// Does `secret` belong to `client_id` now? What a token endpoint asks; compared in constant
 /// time.
 pub async fn verify_secret(pool: &SqlitePool, client_id: &str, secret: &str) -> sqlx::Result<bool> {
-    let stored: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT secret_hash FROM submissions WHERE client_id = ? AND status = 'approved'",
-    )
-    .bind(client_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some(Some(stored)) = stored else {
+    let mut conn = pool.acquire().await?;
+    let Some(stored) = db::submissions::secret_hash(&mut conn, client_id).await? else {
         return Ok(false);
     };
     let candidate = hash_secret(&SecretString::from(secret.to_owned()));

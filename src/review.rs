@@ -11,7 +11,7 @@ use crate::db::submissions::{RevisionRow, SubmissionRow};
 use crate::domain::AppEnv;
 use crate::domain::registration::ClientType;
 use crate::domain::scopes::ScopeCatalogue;
-use crate::domain::status::Status;
+use crate::domain::status::{Action, Status};
 use crate::mail::Outbox;
 use crate::mail::messages::{Approved, ChangesRequested, Email, Rejected, SecretRotated};
 
@@ -108,47 +108,34 @@ async fn load(
     Ok((submission, revision))
 }
 
-/// A status change: the statuses it may start from, where it goes, and the reviewer's note.
-struct Transition<'a> {
-    from: &'a [Status],
-    to: Status,
-    /// How the refusal names it: "This submission is approved now, so it cannot be {action}."
-    action: &'static str,
-    note: Option<&'a str>,
-}
-
-/// Apply `change` to the submission, or say what its status is now.
+/// Apply a decision to the submission with the reviewer's note, or say what its status is now.
 async fn transition(
     conn: &mut SqliteConnection,
     submission: &SubmissionRow,
-    change: Transition<'_>,
+    action: Action,
+    note: Option<&str>,
     staff_name: &str,
     now: i64,
 ) -> Result<(), ReviewError> {
-    let Transition {
-        from,
-        to,
-        action,
-        note,
-    } = change;
     let current = submission.status();
-    if !from.contains(&current) {
-        return Err(ReviewError::WrongStatus { current, action });
-    }
-    let changed = sqlx::query(
-        "UPDATE submissions SET status = ?, status_note = ?, decided_by = ?, updated_at = ?
-         WHERE id = ? AND status = ?",
+    let refused = ReviewError::WrongStatus {
+        current,
+        action: action.past(),
+    };
+    let Some(to) = action.leads_to().filter(|_| current.allows(action)) else {
+        return Err(refused);
+    };
+    let changed = db::submissions::set_status(
+        &mut *conn,
+        submission.id,
+        (current, to),
+        note,
+        staff_name,
+        now,
     )
-    .bind(to.as_str())
-    .bind(note)
-    .bind(staff_name)
-    .bind(now)
-    .bind(submission.id)
-    .bind(current.as_str())
-    .execute(&mut *conn)
     .await?;
-    if changed.rows_affected() != 1 {
-        return Err(ReviewError::WrongStatus { current, action });
+    if !changed {
+        return Err(refused);
     }
     db::submissions::add_event(conn, submission.id, staff_name, to.as_str(), note, now).await?;
     Ok(())
@@ -161,16 +148,8 @@ async fn new_credentials_link(
     now: i64,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
-    sqlx::query(
-        "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at)
-         VALUES (?, ?, ?, ?)",
-    )
-    .bind(sha256_hex(&token))
-    .bind(submission_id)
-    .bind(now)
-    .bind(now + LINK_LIFETIME_SECONDS)
-    .execute(conn)
-    .await?;
+    let expires_at = now + LINK_LIFETIME_SECONDS;
+    db::credentials::insert(conn, &sha256_hex(&token), submission_id, now, expires_at).await?;
     Ok(token)
 }
 
@@ -198,19 +177,9 @@ pub async fn approve(
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    let change = Transition {
-        from: &[Status::Pending],
-        to: Status::Approved,
-        action: "approved",
-        note: None,
-    };
-    transition(&mut tx, &submission, change, staff_name, now).await?;
+    transition(&mut tx, &submission, Action::Approve, None, staff_name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("UPDATE submissions SET client_id = ? WHERE id = ?")
-        .bind(&client_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.client_type == ClientType::Confidential.as_str() {
         let token = new_credentials_link(&mut tx, id, now).await?;
         Some(ctx.link(&format!("credentials/{token}")))
@@ -257,13 +226,15 @@ pub async fn reject(
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    let change = Transition {
-        from: &[Status::Pending, Status::ChangesRequested],
-        to: Status::Rejected,
-        action: "rejected",
-        note: Some(&reason),
-    };
-    transition(&mut tx, &submission, change, staff_name, now).await?;
+    transition(
+        &mut tx,
+        &submission,
+        Action::Reject,
+        Some(&reason),
+        staff_name,
+        now,
+    )
+    .await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = Rejected {
@@ -289,13 +260,16 @@ pub async fn request_changes(
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    let change = Transition {
-        from: &[Status::Pending],
-        to: Status::ChangesRequested,
-        action: "sent back for changes",
-        note: Some(&message),
-    };
-    transition(&mut tx, &submission, change, staff_name, now).await?;
+    let action = Action::RequestChanges;
+    transition(
+        &mut tx,
+        &submission,
+        action,
+        Some(&message),
+        staff_name,
+        now,
+    )
+    .await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
@@ -310,6 +284,11 @@ pub async fn request_changes(
     Ok(())
 }
 
+/// Only an approved confidential client has a secret to rotate (the detail page asks too).
+pub fn can_rotate(status: Status, revision: &RevisionRow) -> bool {
+    status.allows(Action::RotateSecret) && revision.client_type == ClientType::Confidential.as_str()
+}
+
 /// The old secret stops working at once (its hash is dropped), earlier unused links are
 /// revoked, and a new one-time link is emailed.
 pub async fn rotate_secret(
@@ -322,24 +301,11 @@ pub async fn rotate_secret(
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    if submission.status() != Status::Approved
-        || revision.client_type != ClientType::Confidential.as_str()
-    {
+    if !can_rotate(submission.status(), &revision) {
         return Err(ReviewError::NoSecret);
     }
-    sqlx::query("UPDATE submissions SET secret_hash = NULL, secret_issued_at = NULL, updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE credential_links SET revoked_at = ?
-         WHERE submission_id = ? AND used_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
+    db::credentials::revoke_unused(&mut tx, id, now).await?;
     let token = new_credentials_link(&mut tx, id, now).await?;
     db::submissions::add_event(&mut tx, id, staff_name, "secret_rotated", None, now).await?;
     let email = SecretRotated {

@@ -1,6 +1,7 @@
 //! Storage: the pool, and one file per table group. Functions take a connection or a
 //! transaction, so callers decide what happens atomically.
 
+pub mod credentials;
 pub mod logos;
 pub mod outbox;
 pub mod staff;
@@ -13,6 +14,14 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Does the database answer? (`/healthz`)
+pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .map(drop)
+}
 
 /// SQLite lets one connection write at a time. A connection that finds the write lock taken
 /// sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms) and does not notice when the lock is

@@ -191,6 +191,78 @@ pub async fn insert_revision(
     Ok(())
 }
 
+/// Move a submission from `from` to `to` with the reviewer's note; false when it is no longer
+/// in `from` (someone decided it a moment ago).
+pub async fn set_status(
+    conn: &mut SqliteConnection,
+    id: i64,
+    change: (Status, Status),
+    note: Option<&str>,
+    staff_name: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let (from, to) = change;
+    let changed = sqlx::query(
+        "UPDATE submissions SET status = ?, status_note = ?, decided_by = ?, updated_at = ?
+         WHERE id = ? AND status = ?",
+    )
+    .bind(to.as_str())
+    .bind(note)
+    .bind(staff_name)
+    .bind(now)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+pub async fn set_client_id(
+    conn: &mut SqliteConnection,
+    id: i64,
+    client_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE submissions SET client_id = ? WHERE id = ?")
+        .bind(client_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Store the hash of a newly revealed secret (issued now), or `None`: no secret works.
+pub async fn set_secret_hash(
+    conn: &mut SqliteConnection,
+    id: i64,
+    hash: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE submissions SET secret_hash = ?, secret_issued_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(hash)
+    .bind(hash.map(|_| now))
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The stored hash of an approved client's secret, if one has been revealed.
+pub async fn secret_hash(
+    conn: &mut SqliteConnection,
+    client_id: &str,
+) -> sqlx::Result<Option<String>> {
+    let stored: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT secret_hash FROM submissions WHERE client_id = ? AND status = 'approved'",
+    )
+    .bind(client_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(stored.flatten())
+}
+
 pub async fn add_event(
     conn: &mut SqliteConnection,
     submission_id: i64,

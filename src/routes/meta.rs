@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use crate::db;
 use crate::error::{AppError, render};
 use crate::startup::AppState;
 
@@ -16,10 +17,7 @@ pub async fn home() -> Result<HttpResponse, AppError> {
 }
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.db)
-        .await
-    {
+    match db::ping(&state.db).await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unavailable");

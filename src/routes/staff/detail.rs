@@ -11,7 +11,7 @@ use crate::db::outbox::OutboxRow;
 use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
 use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::registration::field_label;
-use crate::domain::status::Status;
+use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
 use crate::review::{self, ReviewContext, ReviewError};
 use crate::routes::staff::account::CsrfOnly;
@@ -195,7 +195,7 @@ async fn page(
     Ok(DetailPage {
         staff: StaffNav::new(staff, state),
         csrf_token: staff.csrf_token(state),
-        can_rotate: status == Status::Approved && current.client_type == "confidential",
+        can_rotate: crate::review::can_rotate(status, &current),
         flags: flags(state, &current),
         preview: ConsentPreview::from_revision(&current, &state.scopes),
         status,

@@ -1,0 +1,78 @@
+//! One-time credentials links. Only the SHA-256 of a link's token is stored.
+
+use sqlx::{FromRow, SqliteConnection};
+
+/// A link and the client it is for.
+#[derive(Debug, Clone, FromRow)]
+pub struct LinkRow {
+    pub submission_id: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub client_id: Option<String>,
+    pub client_name: String,
+}
+
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    submission_id: i64,
+    now: i64,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(submission_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut SqliteConnection, token_hash: &str) -> sqlx::Result<Option<LinkRow>> {
+    sqlx::query_as(
+        "SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at, s.client_id, s.client_name
+         FROM credential_links l JOIN submissions s ON s.id = l.submission_id
+         WHERE l.token_hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Spend a link; false when it was already spent.
+pub async fn mark_used(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE credential_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revoke every link of a submission that has not been used yet (a new one replaces them).
+pub async fn revoke_unused(
+    conn: &mut SqliteConnection,
+    submission_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE credential_links SET revoked_at = ?
+         WHERE submission_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(submission_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
