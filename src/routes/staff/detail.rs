@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::outbox::OutboxRow;
@@ -14,7 +15,6 @@ use crate::domain::registration::field_label;
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
 use crate::review::{self, ReviewContext, ReviewError};
-use crate::routes::staff::account::CsrfOnly;
 use crate::routes::staff::{StaffNav, see_other};
 use crate::routes::view::ConsentPreview;
 use crate::startup::AppState;
@@ -221,8 +221,6 @@ pub async fn show(
 /// A decision without a note: approve, rotate-secret.
 #[derive(Deserialize)]
 pub struct DecisionForm {
-    #[serde(default)]
-    csrf_token: String,
     /// The revision number the reviewer was shown; kept raw so that a missing or garbled one
     /// reaches the review as "unknown" (409) rather than as a 400 from the form parser.
     #[serde(default)]
@@ -231,8 +229,6 @@ pub struct DecisionForm {
 
 #[derive(Deserialize)]
 pub struct NoteForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     revision: String,
     #[serde(default, alias = "message")]
@@ -279,12 +275,13 @@ async fn outcome(
 }
 
 pub async fn approve(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<DecisionForm>,
+    CsrfForm {
+        sender: staff,
+        form,
+    }: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let shown = shown_revision(&form.revision);
     let result = review::approve(&state.db, *id, shown, &staff.name, &context(&state))
         .await
@@ -293,12 +290,13 @@ pub async fn approve(
 }
 
 pub async fn reject(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<NoteForm>,
+    CsrfForm {
+        sender: staff,
+        form,
+    }: CsrfForm<NoteForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let shown = shown_revision(&form.revision);
     let result = review::reject(
         &state.db,
@@ -313,12 +311,13 @@ pub async fn reject(
 }
 
 pub async fn request_changes(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<NoteForm>,
+    CsrfForm {
+        sender: staff,
+        form,
+    }: CsrfForm<NoteForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let shown = shown_revision(&form.revision);
     let result = review::request_changes(
         &state.db,
@@ -333,24 +332,23 @@ pub async fn request_changes(
 }
 
 pub async fn rotate_secret(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<DecisionForm>,
+    CsrfForm {
+        sender: staff,
+        form,
+    }: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let shown = shown_revision(&form.revision);
     let result = review::rotate_secret(&state.db, *id, shown, &staff.name, &context(&state)).await;
     outcome(&state, &staff, *id, result).await
 }
 
 pub async fn retry_email(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    _: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let mut conn = state.db.acquire().await?;
     let submission_id = db::outbox::submission_of(&mut conn, *id)
         .await?
