@@ -144,7 +144,6 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(routes::form_config())
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
                 .wrap(from_fn(middleware::refuse_cross_site))

@@ -1,15 +1,30 @@
 //! Anti-forgery: every visitor gets a random id in a cookie; each form carries an HMAC of that
-//! id under a server key, compared in constant time. A page from another site can neither read
-//! the cookie nor compute the token.
+//! id (or, once signed in, of the staff session) under a server key, compared in constant time.
+//! A page from another site can neither read the cookie nor compute the token.
+//!
+//! [`CsrfForm`] is the one place where a urlencoded form's token is checked: a handler that
+//! takes one never sees a form whose token was missing or wrong.
 
-use actix_web::HttpRequest;
+use std::future::{Future, ready};
+use std::pin::Pin;
+use std::time::Duration;
+
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::{self, BytesMut};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use sha2::Sha256;
+use url::form_urlencoded;
 
 use crate::auth::{is_token_shaped, random_token};
+use crate::error::AppError;
+use crate::startup::AppState;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -99,5 +114,185 @@ impl CsrfKey {
             Ok(tag) => self.mac(session_id).verify_slice(&tag).is_ok(),
             Err(_) => false,
         }
+    }
+}
+
+/// The most a urlencoded form (sign-in, setup, a staff action, the credentials button) may
+/// hold: far more than any of them needs, and all that is buffered to find its token.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// The field every urlencoded form carries its token in.
+const TOKEN_FIELD: &str = "csrf_token";
+
+/// Who a form's token must have been issued to.
+pub trait CsrfBinding: Sized + 'static {
+    /// The sender, found from the request's head before a byte of its body is read: a request
+    /// refused here (a 303 to the login page, a 429) costs no body.
+    fn resolve(
+        req: &HttpRequest,
+        state: &web::Data<AppState>,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    /// Whether `token` was issued to this sender; constant time.
+    fn issued(&self, state: &AppState, req: &HttpRequest, token: &str) -> bool;
+}
+
+/// Anyone, signed in or not, known by the anti-forgery cookie: the forms shown before a staff
+/// session exists (sign-in, setup) and the partner's credentials button.
+pub struct Visitor;
+
+impl CsrfBinding for Visitor {
+    fn resolve(
+        _: &HttpRequest,
+        _: &web::Data<AppState>,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
+        Box::pin(ready(Ok(Visitor)))
+    }
+
+    fn issued(&self, state: &AppState, req: &HttpRequest, token: &str) -> bool {
+        state.csrf.verify(req, token)
+    }
+}
+
+/// A form with nothing to send but its token: a button (logout, retry an email, reveal a secret).
+#[derive(serde::Deserialize)]
+pub struct TokenOnly {}
+
+/// A urlencoded form whose anti-forgery token was issued to its `sender`: a [`Visitor`] by
+/// default, a `StaffUser` for the forms of a staff session.
+///
+/// In this order: the sender (see [`CsrfBinding::resolve`]); the body, at most [`FORM_LIMIT`]
+/// (413) within the body timeout (408); then the one `csrf_token`. No token, two of them, a
+/// wrong one, or a body that is no urlencoded form at all (none, another type) is a 403, before
+/// any other field is looked at: a forged request learns nothing about the form. Only then is
+/// the rest, without the token, read into `T`; a field that does not fit is a 400 that says so.
+pub struct CsrfForm<T, S = Visitor> {
+    pub sender: S,
+    pub form: T,
+}
+
+impl<T, S> FromRequest for CsrfForm<T, S>
+where
+    T: DeserializeOwned + 'static,
+    S: CsrfBinding,
+{
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+            let sender = S::resolve(&req, &state).await?;
+            let body = read_urlencoded(&req, payload, state.body_timeout)
+                .await?
+                .ok_or(AppError::Forbidden)?;
+            let (token, rest) = take_token(&body).ok_or(AppError::Forbidden)?;
+            if !sender.issued(&state, &req, &token) {
+                return Err(AppError::Forbidden);
+            }
+            let form = serde_urlencoded::from_str(&rest)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
+            Ok(CsrfForm { sender, form })
+        })
+    }
+}
+
+/// The body of a urlencoded form, or `None` when the request is not one. Counted as it
+/// arrives, so a body over the limit is refused without being held.
+async fn read_urlencoded(
+    req: &HttpRequest,
+    mut payload: Payload,
+    timeout: Duration,
+) -> Result<Option<BytesMut>, AppError> {
+    if !req
+        .content_type()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Ok(None);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > FORM_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
+            if body.len() + chunk.len() > FORM_LIMIT {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| AppError::RequestTimeout)?
+}
+
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge(format!(
+        "The form is larger than {} KiB, far more than it can hold. Go back and send it again.",
+        FORM_LIMIT / 1024
+    ))
+}
+
+/// The form's one token, and the rest of the form re-encoded without it. `None` for no token
+/// or for two: a page of ours sends exactly one, and which of two to believe is no question
+/// to answer.
+fn take_token(body: &[u8]) -> Option<(String, String)> {
+    let mut token = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(body) {
+        if name == TOKEN_FIELD {
+            if token.replace(value.into_owned()).is_some() {
+                return None;
+            }
+        } else {
+            rest.append_pair(&name, &value);
+        }
+    }
+    Some((token?, rest.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_taken_out_and_the_rest_kept_as_sent() {
+        let (token, rest) =
+            take_token(b"revision=2&csrf_token=abc%2Bd&reason=a+b%26c&reason=%C3%A9").unwrap();
+        assert_eq!(token, "abc+d");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&rest).unwrap();
+        assert_eq!(
+            pairs,
+            [
+                ("revision".into(), "2".into()),
+                ("reason".into(), "a b&c".into()),
+                ("reason".into(), "é".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_token_or_two_tokens_is_no_token() {
+        assert_eq!(take_token(b"revision=2"), None);
+        assert_eq!(take_token(b""), None);
+        assert_eq!(take_token(b"csrf_token=a&csrf_token=a"), None);
+        assert_eq!(
+            take_token(b"csrf_token="),
+            Some((String::new(), String::new()))
+        );
     }
 }

@@ -8,6 +8,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
+use crate::auth::csrf::CsrfBinding;
 use crate::auth::{is_token_shaped, random_token, sha256_hex};
 use crate::db;
 use crate::error::AppError;
@@ -39,14 +40,6 @@ impl StaffUser {
     /// The anti-forgery token for this session's forms.
     pub fn csrf_token(&self, state: &AppState) -> String {
         state.csrf.token_for(&self.csrf_id())
-    }
-
-    pub fn verify_csrf(&self, state: &AppState, submitted: &str) -> Result<(), AppError> {
-        if state.csrf.verify_for(&self.csrf_id(), submitted) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
     }
 
     fn csrf_id(&self) -> String {
@@ -97,6 +90,22 @@ impl FromRequest for StaffUser {
                 session_hash,
             })
         })
+    }
+}
+
+/// The forms of a staff session carry a token bound to that session, not to the visitor's
+/// cookie: it changes at every sign-in and is useless once the session ends. A staff action
+/// without a live session goes to the login page before its body is read.
+impl CsrfBinding for StaffUser {
+    fn resolve(
+        req: &HttpRequest,
+        _: &web::Data<AppState>,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
+        StaffUser::from_request(req, &mut Payload::None)
+    }
+
+    fn issued(&self, state: &AppState, _: &HttpRequest, token: &str) -> bool {
+        state.csrf.verify_for(&self.csrf_id(), token)
     }
 }
 

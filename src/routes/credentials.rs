@@ -6,9 +6,9 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
 
 use crate::auth::Token;
+use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
 use crate::routes::register::form_response;
@@ -53,21 +53,12 @@ pub async fn show(
     .map(no_store)
 }
 
-#[derive(Deserialize)]
-pub struct RevealForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 pub async fn reveal(
     req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<Token>,
-    form: web::Form<RevealForm>,
+    _: CsrfForm<TokenOnly>,
 ) -> Result<HttpResponse, AppError> {
-    if !state.csrf.verify(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden);
-    }
     let outcome = credentials::reveal(&state.db, &token)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -54,12 +54,3 @@ pub fn query_config() -> web::QueryConfig {
         crate::error::AppError::BadRequest(format!("The address could not be read: {e}.")).into()
     })
 }
-
-/// Small urlencoded forms (staff actions, login): a bad one is a readable 400, not a bare one.
-pub fn form_config() -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|e, _| {
-            crate::error::AppError::BadRequest(format!("The form could not be read: {e}.")).into()
-        })
-}

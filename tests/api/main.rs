@@ -1,5 +1,6 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
+mod anti_forgery;
 mod client_addr;
 mod credentials;
 mod durability;

@@ -1,5 +1,8 @@
 //! Login, logout and the first-run setup of the first staff account.
 
+use std::future::{Future, ready};
+use std::pin::Pin;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -7,6 +10,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::accounts::{NewStaffError, create_first_staff};
+use crate::auth::csrf::{CsrfBinding, CsrfForm, TokenOnly, Visitor};
 use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
 use crate::client_addr::ClientAddr;
@@ -48,21 +52,39 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf_token: String,
+}
+
+/// A sign-in attempt: it counts against `LOGIN_RATE_LIMIT` before its body is read (so a
+/// client over the limit gets 429 whatever it sent), and its token is the visitor's, as on
+/// every form shown before a session exists.
+pub struct SignIn {
+    client: ClientAddr,
+}
+
+impl CsrfBinding for SignIn {
+    fn resolve(
+        req: &HttpRequest,
+        state: &web::Data<AppState>,
+    ) -> Pin<Box<dyn Future<Output = Result<Self, AppError>>>> {
+        let client = ClientAddr::of(req, &state.trusted_proxies);
+        Box::pin(ready(
+            check_login_rate(state, &client).map(|()| SignIn { client }),
+        ))
+    }
+
+    fn issued(&self, state: &AppState, req: &HttpRequest, token: &str) -> bool {
+        Visitor.issued(state, req, token)
+    }
 }
 
 pub async fn login(
     req: HttpRequest,
-    client: ClientAddr,
     state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
+    CsrfForm {
+        sender: SignIn { client },
+        form,
+    }: CsrfForm<LoginForm, SignIn>,
 ) -> Result<HttpResponse, AppError> {
-    check_login_rate(&state, &client)?;
-    let form = form.into_inner();
-    if !state.csrf.verify(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden);
-    }
     let email = form.email.trim().to_owned();
     let refuse = |status: StatusCode, error: &str| {
         form_response(&req, &state, status, |csrf_token| {
@@ -162,18 +184,10 @@ fn busy() -> AppError {
     )
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf_token: String,
-}
-
 pub async fn logout(
-    staff: StaffUser,
     state: web::Data<AppState>,
-    form: web::Form<CsrfOnly>,
+    CsrfForm { sender: staff, .. }: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let cookie = staff.logout(&state).await?;
     let mut response = see_other("/staff/login");
     response
@@ -243,19 +257,13 @@ pub struct SetupForm {
     email: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 pub async fn setup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<SetupForm>,
+    CsrfForm { form, .. }: CsrfForm<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    if !state.csrf.verify(&req, &form.csrf_token) {
-        return Err(AppError::Forbidden);
-    }
     check_setup_token(&state, &form.token).await?;
     let password = SecretString::from(form.password.clone());
     let id = match create_first_staff(&state.hasher, &state.db, &form.name, &form.email, password)

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::outbox::OutboxRow;
@@ -14,7 +15,6 @@ use crate::domain::registration::field_label;
 use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
 use crate::review::{self, ReviewContext, ReviewError};
-use crate::routes::staff::account::CsrfOnly;
 use crate::routes::staff::{StaffNav, see_other};
 use crate::routes::view::ConsentPreview;
 use crate::startup::AppState;
@@ -218,25 +218,26 @@ pub async fn show(
     render(StatusCode::OK, &page)
 }
 
-/// A decision without a note: approve, rotate-secret.
+/// Every decision form: the revision the reviewer was shown and, to reject or send back, the
+/// note to the partner.
 #[derive(Deserialize)]
 pub struct DecisionForm {
-    #[serde(default)]
-    csrf_token: String,
-    /// The revision number the reviewer was shown; kept raw so that a missing or garbled one
-    /// reaches the review as "unknown" (409) rather than as a 400 from the form parser.
+    /// Kept raw so that a missing or garbled one reaches the review as "unknown" (409) rather
+    /// than as a 400 from the form parser.
     #[serde(default)]
     revision: String,
-}
-
-#[derive(Deserialize)]
-pub struct NoteForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    revision: String,
+    /// The reject form calls it `reason`, the request-changes form `message`.
     #[serde(default, alias = "message")]
     reason: String,
+}
+
+/// What a reviewer can decide from the detail page.
+#[derive(Clone, Copy)]
+enum Decision {
+    Approve,
+    Reject,
+    RequestChanges,
+    RotateSecret,
 }
 
 /// The revision a form says it was shown, if it says one that could be a revision number.
@@ -279,79 +280,67 @@ async fn outcome(
     render(status.0, &page)
 }
 
+/// Every decision: the form's token (checked by `CsrfForm`), the revision shown, the review,
+/// then the page.
+async fn decide(
+    decision: Decision,
+    state: &AppState,
+    id: i64,
+    CsrfForm {
+        sender: staff,
+        form,
+    }: CsrfForm<DecisionForm, StaffUser>,
+) -> Result<HttpResponse, AppError> {
+    let shown = shown_revision(&form.revision);
+    let (db, by, ctx) = (&state.db, staff.name.as_str(), &context(state));
+    let result = match decision {
+        Decision::Approve => review::approve(db, id, shown, by, ctx).await.map(|_| ()),
+        Decision::Reject => review::reject(db, id, shown, &form.reason, by, ctx).await,
+        Decision::RequestChanges => {
+            review::request_changes(db, id, shown, &form.reason, by, ctx).await
+        }
+        Decision::RotateSecret => review::rotate_secret(db, id, shown, by, ctx).await,
+    };
+    outcome(state, &staff, id, result).await
+}
+
 pub async fn approve(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<DecisionForm>,
+    form: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
-    let shown = shown_revision(&form.revision);
-    let result = review::approve(&state.db, *id, shown, &staff.name, &context(&state))
-        .await
-        .map(|_| ());
-    outcome(&state, &staff, *id, result).await
+    decide(Decision::Approve, &state, *id, form).await
 }
 
 pub async fn reject(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<NoteForm>,
+    form: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
-    let shown = shown_revision(&form.revision);
-    let result = review::reject(
-        &state.db,
-        *id,
-        shown,
-        &form.reason,
-        &staff.name,
-        &context(&state),
-    )
-    .await;
-    outcome(&state, &staff, *id, result).await
+    decide(Decision::Reject, &state, *id, form).await
 }
 
 pub async fn request_changes(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<NoteForm>,
+    form: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
-    let shown = shown_revision(&form.revision);
-    let result = review::request_changes(
-        &state.db,
-        *id,
-        shown,
-        &form.reason,
-        &staff.name,
-        &context(&state),
-    )
-    .await;
-    outcome(&state, &staff, *id, result).await
+    decide(Decision::RequestChanges, &state, *id, form).await
 }
 
 pub async fn rotate_secret(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<DecisionForm>,
+    form: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
-    let shown = shown_revision(&form.revision);
-    let result = review::rotate_secret(&state.db, *id, shown, &staff.name, &context(&state)).await;
-    outcome(&state, &staff, *id, result).await
+    decide(Decision::RotateSecret, &state, *id, form).await
 }
 
 pub async fn retry_email(
-    staff: StaffUser,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    form: web::Form<CsrfOnly>,
+    _: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    staff.verify_csrf(&state, &form.csrf_token)?;
     let mut conn = state.db.acquire().await?;
     let submission_id = db::outbox::submission_of(&mut conn, *id)
         .await?
