@@ -26,6 +26,10 @@ const NICENESS: i32 = 10;
 
 type Job = (Vec<u8>, oneshot::Sender<Result<Logo, LogoError>>);
 
+/// What a checking thread runs on each upload: `Logo::parse`. Tests start a checker with a
+/// decoder that misbehaves (panics, or blocks until told) to see what the pool does around it.
+type Parse = Arc<dyn Fn(&[u8]) -> Result<Logo, LogoError> + Send + Sync>;
+
 pub struct LogoChecker {
     jobs: SyncSender<Job>,
     /// One permit per MiB of `DECODE_BUDGET_MIB`, reserved from the header before decoding,
@@ -40,15 +44,20 @@ pub struct CheckerStopped;
 impl LogoChecker {
     /// Starts `threads` checking threads; they stop when the checker is dropped.
     pub fn start(threads: usize) -> std::io::Result<LogoChecker> {
+        LogoChecker::start_with(threads, Arc::new(Logo::parse))
+    }
+
+    fn start_with(threads: usize, parse: Parse) -> std::io::Result<LogoChecker> {
         // Jobs wait here until a thread is free. Each holds at least 1 MiB of the memory
         // budget, so no more than `DECODE_BUDGET_MIB` are ever queued and `send` never blocks.
         let (jobs, queue) = sync_channel::<Job>(DECODE_BUDGET_MIB as usize);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
             let queue = queue.clone();
+            let parse = parse.clone();
             std::thread::Builder::new()
                 .name(format!("logo-check-{n}"))
-                .spawn(move || run(&queue))?;
+                .spawn(move || run(&queue, &*parse))?;
         }
         Ok(LogoChecker {
             jobs,
@@ -74,7 +83,7 @@ impl LogoChecker {
     }
 }
 
-fn run(queue: &Mutex<Receiver<Job>>) {
+fn run(queue: &Mutex<Receiver<Job>>, parse: &dyn Fn(&[u8]) -> Result<Logo, LogoError>) {
     lower_priority();
     loop {
         // The lock is held only while waiting for the next job, never while checking.
@@ -87,7 +96,7 @@ fn run(queue: &Mutex<Receiver<Job>>) {
         };
         // A panic in a decoder must not take a checking thread with it: the request gets a
         // 500 (its reply is dropped) and the thread goes on.
-        if let Ok(result) = catch_unwind(AssertUnwindSafe(|| Logo::parse(&bytes))) {
+        if let Ok(result) = catch_unwind(AssertUnwindSafe(|| parse(&bytes))) {
             drop(bytes);
             let _ = reply.send(result);
         }
