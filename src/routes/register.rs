@@ -155,7 +155,17 @@ pub async fn submit(
     let now = db::now();
     let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    logo.store(&mut tx).await?;
+    if let Err(gone) = logo.store(&mut tx, now).await? {
+        // Rolled back (dropped): nothing of this attempt is stored.
+        drop(tx);
+        let errors = gone.errors();
+        return form_response(
+            &req,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf_token| new_form_page(&state, &form.input, &errors, csrf_token, None).render(),
+        );
+    }
     let id = db::submissions::insert(&mut tx, &token, &registration, now).await?;
     mail::queue(
         &mut tx,
@@ -246,9 +256,7 @@ async fn accept_logo(
                     id,
                     token: form.logo_token.clone(),
                 },
-                None => LogoChoice::Refused(
-                    "The logo you uploaded earlier has expired; choose it again.".into(),
-                ),
+                None => LogoChoice::Refused(HeldLogoGone.to_string()),
             }
         }
         Upload::None => match current {
@@ -304,16 +312,41 @@ impl LogoChoice {
         }
     }
 
-    /// The form is accepted: store a new upload, or claim the held one, in `tx`.
-    pub async fn store(&self, tx: &mut sqlx::SqliteConnection) -> Result<(), AppError> {
+    /// The form is accepted: store a new upload, or claim the held one, in `tx`. A held logo
+    /// was found when the form was read, but it may have expired (and been swept) since, while
+    /// the form waited for its turn to write: then the partner is asked for the file again.
+    pub async fn store(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        now: i64,
+    ) -> Result<Result<(), HeldLogoGone>, AppError> {
         match self {
             LogoChoice::Fresh { id, logo } => {
-                db::logos::insert(tx, id, None, logo.png(), logo.side(), db::now()).await?
+                db::logos::insert(tx, id, None, logo.png(), logo.side(), now).await?
             }
-            LogoChoice::Held { id, .. } => db::logos::claim(tx, id).await?,
+            LogoChoice::Held { id, .. } => {
+                if !db::logos::claim(tx, id, now).await? {
+                    return Ok(Err(HeldLogoGone));
+                }
+            }
             LogoChoice::Refused(_) | LogoChoice::Current(_) => {}
         }
-        Ok(())
+        Ok(Ok(()))
+    }
+}
+
+/// The logo held from an earlier attempt has expired: the form is shown again (422) with this
+/// on its logo field, whether the expiry was found when the form was read or when it was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("The logo you uploaded earlier has expired; choose it again.")]
+pub struct HeldLogoGone;
+
+impl HeldLogoGone {
+    /// The form's errors: only the logo's, as every other field passed.
+    pub fn errors(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        errors.add("logo", self.to_string());
+        errors
     }
 }
 
