@@ -202,12 +202,24 @@ pub async fn read_submission(
     payload: web::Payload,
     current_logo: Option<LogoId>,
 ) -> Result<Submitted, AppError> {
-    let upload = state
-        .upload_slots
-        .acquire()
+    // Bounded: while slow or stalled uploads hold every slot, a form is refused after a short
+    // wait instead of queuing behind them for as long as they care to take.
+    let upload = match tokio::time::timeout(state.upload_slot_wait, state.upload_slots.acquire())
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let mut form = form::read(req, payload, state.body_timeout).await?;
+    {
+        Ok(slot) => slot.map_err(|e| AppError::Internal(e.into()))?,
+        Err(_) => {
+            tracing::warn!("no upload slot came free in time; form refused with 503");
+            return Err(AppError::Busy(
+                "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered.".into(),
+            ));
+        }
+    };
+    let timeouts = form::BodyTimeouts {
+        whole: state.body_timeout,
+        idle: state.body_idle_timeout,
+    };
+    let mut form = form::read(req, payload, timeouts).await?;
     if !state.csrf.verify(req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }

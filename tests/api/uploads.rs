@@ -2,11 +2,183 @@
 //! long, a body that stalls or drips is cut off, and a logo that is gone by the time the form
 //! is stored asks for the file again instead of failing.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use partner_registry::startup::UPLOAD_SLOTS;
 use scraper::Html;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::helpers::*;
+
+/// The head of a registration and the start of its body, as a client that then stops sending
+/// would write them. The declared length promises more than is sent.
+async fn stalled_upload(app: &TestApp) -> TcpStream {
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).await.expect("connected");
+    let start = "--x\r\nContent-Disposition: form-data; name=\"client_name\"\r\n\r\nLedg";
+    let head = format!(
+        "POST /register HTTP/1.1\r\nHost: {host}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n{start}"
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    stream
+}
+
+/// Everything the server answers on `stream` within `wait`, as text.
+async fn answer(stream: &mut (impl AsyncRead + Unpin), wait: Duration) -> String {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(wait, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    received.extend_from_slice(&buf[..n]);
+                    // One response is all we wait for: stop once its body is complete.
+                    if response_complete(&received) {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok() || !received.is_empty(),
+        "no answer within {wait:?}"
+    );
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+fn response_complete(received: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(received);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    head.lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .is_some_and(|len| body.len() >= len)
+}
+
+#[tokio::test]
+async fn a_form_that_finds_every_upload_slot_taken_for_too_long_gets_503_with_retry_after() {
+    let app = spawn_app_tuned(
+        |_| {},
+        |settings| settings.upload_slot_wait = Duration::from_millis(500),
+    )
+    .await;
+    let token = app.csrf_token("/register").await;
+    let mut stalled = Vec::new();
+    for _ in 0..UPLOAD_SLOTS {
+        stalled.push(stalled_upload(&app).await);
+    }
+    // Each stalled upload takes its slot as soon as its head is read.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(app.url("/register"))
+        .multipart(FormFields::valid(&token).to_multipart())
+        .timeout(Duration::from_secs(8))
+        .send()
+        .await
+        .expect("an answer while the slots are held, not a wait for one to free up");
+    assert_eq!(response.status(), 503);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(retry_after > 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "refused after the wait, {:?}",
+        started.elapsed()
+    );
+    let page = Html::parse_document(&response.text().await.unwrap());
+    assert!(
+        select(&page, "p.lead")[0].contains("Wait a few seconds"),
+        "{:?}",
+        select(&page, "p.lead")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+
+    // The clients that held the slots go away: the slots are free again.
+    drop(stalled);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = app.post_register(&FormFields::valid(&token)).await;
+    assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn a_body_that_sends_nothing_for_the_idle_timeout_gets_408_saying_it_stalled() {
+    let app = spawn_app_tuned(
+        |_| {},
+        |settings| settings.body_idle_timeout = Duration::from_secs(1),
+    )
+    .await;
+    let mut stream = stalled_upload(&app).await;
+    let started = Instant::now();
+    let response = answer(&mut stream, Duration::from_secs(8)).await;
+    assert!(
+        response.starts_with("HTTP/1.1 408"),
+        "cut off while the whole-body limit (30 s) is far away: {response:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let page = Html::parse_document(body);
+    let message = select(&page, "p.lead").join(" ");
+    assert!(
+        message.contains("Nothing arrived") && message.contains("1 second"),
+        "{message}"
+    );
+    // The slot it held is free again.
+    let token = app.csrf_token("/register").await;
+    assert_eq!(
+        app.post_register(&FormFields::valid(&token)).await.status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_keeps_dripping_past_the_whole_body_limit_gets_408_however_often_it_sends() {
+    let app = spawn_app_tuned(
+        |_| {},
+        |settings| {
+            settings.body_timeout = Duration::from_secs(2);
+            settings.body_idle_timeout = Duration::from_secs(1);
+        },
+    )
+    .await;
+    let (mut from_server, mut to_server) = stalled_upload(&app).await.into_split();
+    let started = Instant::now();
+    // A byte every 200 ms never trips the idle limit; the whole-body limit still ends it.
+    let drip = tokio::spawn(async move {
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if to_server.write_all(b"e").await.is_err() {
+                break;
+            }
+        }
+    });
+    let response = answer(&mut from_server, Duration::from_secs(8)).await;
+    let elapsed = started.elapsed();
+    drip.abort();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(6),
+        "cut off at the whole-body limit, after {elapsed:?}"
+    );
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    let message = select(&Html::parse_document(body), "p.lead").join(" ");
+    assert!(message.contains("too slowly"), "{message}");
+}
 
 /// What takes a held logo away while its form waits to be stored.
 #[derive(Clone, Copy, Debug)]
