@@ -107,7 +107,20 @@ pub struct Settings {
     pub run_mail_worker: bool,
     /// How long a client may take to send a form's body. Not a setting: tests shorten it.
     pub body_timeout: std::time::Duration,
+    /// How long a form's body may send nothing at all before it is cut off (SPEC §6), however
+    /// much of `body_timeout` is left. Not a setting: tests shorten it.
+    pub body_idle_timeout: std::time::Duration,
+    /// How long a form waits for an upload slot before it gets 503 (SPEC §6). Not a setting:
+    /// tests shorten it.
+    pub upload_slot_wait: std::time::Duration,
 }
+
+/// The whole body of a form must arrive within this.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A body that sends nothing for this long is cut off (SPEC §6: 10 s).
+pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A form waits at most this long for an upload slot (SPEC §6: 5 s).
+pub const UPLOAD_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Settings {
     pub fn from_env() -> Result<Settings, ConfigError> {
@@ -201,7 +214,9 @@ impl Settings {
             login_rate_limit,
             trusted_proxies,
             run_mail_worker: true,
-            body_timeout: std::time::Duration::from_secs(30),
+            body_timeout: BODY_TIMEOUT,
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
+            upload_slot_wait: UPLOAD_SLOT_WAIT,
         })
     }
 

@@ -20,8 +20,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("The request body arrived too slowly and was cut off. Please try again.")]
-    RequestTimeout,
+    /// The body came too slowly or stopped coming: the message says which.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     TooManyRequests(String),
     #[error("{0}")]
@@ -61,7 +62,7 @@ impl AppError {
             AppError::LoginRequired => "Sign in",
             AppError::PayloadTooLarge(_) => "Upload too large",
             AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
-            AppError::RequestTimeout => "Request too slow",
+            AppError::RequestTimeout(_) => "Request too slow",
             AppError::TooManyRequests(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
             AppError::Busy(_) => "Busy",
@@ -79,7 +80,7 @@ impl ResponseError for AppError {
             AppError::LoginRequired => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -117,8 +118,8 @@ impl ResponseError for AppError {
     }
 }
 
-/// A full queue drains in well under a second (Argon2 takes ~50 ms); a few seconds spreads
-/// the retries.
+/// A full queue drains in well under a second (Argon2 takes ~50 ms), and an upload slot frees
+/// as soon as a form is read or cut off; a few seconds spreads the retries.
 pub const BUSY_RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Render a page with a status (422 for a form with errors); a template failure becomes a 500.

@@ -53,6 +53,10 @@ pub struct AppState {
     pub setup_token_hash: Option<String>,
     /// How long a client may take to send a form's body.
     pub body_timeout: Duration,
+    /// How long a form's body may send nothing before it is cut off.
+    pub body_idle_timeout: Duration,
+    /// How long a form waits for one of the `upload_slots`.
+    pub upload_slot_wait: Duration,
     pub logo_checker: LogoChecker,
     /// Taken by the busy write paths before they write (see `db::WriteGate`).
     pub write_gate: WriteGate,
@@ -120,6 +124,8 @@ impl Application {
             secure_cookies: https,
             setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeout: settings.body_timeout,
+            body_idle_timeout: settings.body_idle_timeout,
+            upload_slot_wait: settings.upload_slot_wait,
             logo_checker: LogoChecker::start(cores)?,
             write_gate: write_gate.clone(),
             mail_wake: mail_wake.clone(),

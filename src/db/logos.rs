@@ -51,12 +51,19 @@ pub async fn find_held(
     Ok(id.map(LogoId))
 }
 
-pub async fn claim(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE logos SET claimed = 1, hold_token_hash = NULL WHERE id = ?")
-        .bind(&id.0)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Claim a held logo for the submission written in the same transaction. `false` when it is
+/// not held any more: it expired, or the sweep (`expire_unclaimed`) deleted it, after the form
+/// found it (`find_held`). A logo already claimed by a twin of this form, sent twice at once, is
+/// claimed again: both submissions were sent with it.
+pub async fn claim(conn: &mut SqliteConnection, id: &LogoId, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE logos SET claimed = 1, hold_token_hash = NULL WHERE id = ? AND created_at > ?",
+    )
+    .bind(&id.0)
+    .bind(now - HOLD_SECONDS)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Only claimed logos are served: a held one belongs to a form nobody has sent yet.

@@ -105,6 +105,12 @@ pub enum LogoError {
     TooBig { width: u32, height: u32 },
     #[error("The logo could not be read as a {format}: {reason}")]
     Unreadable { format: LogoFormat, reason: String },
+    /// The decoder failed on this file in a way it does not report as an error (it panicked):
+    /// the file is the cause, so the partner is asked for another one.
+    #[error(
+        "The logo could not be decoded. Open it in an image editor, save it again as PNG, JPEG or WebP, and upload that file."
+    )]
+    Undecodable,
 }
 
 /// Size in MiB with one decimal, rounded **up**, so anything over the limit

@@ -84,18 +84,75 @@ fn too_large() -> AppError {
     )
 }
 
+/// How long a form's body may take: two limits, because each alone lets a client hold an
+/// upload slot for free. With only `whole`, a client that sends a few bytes and stops keeps its
+/// slot for all of it; with only `idle`, one that sends a byte every few seconds keeps it forever.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeouts {
+    /// The whole body must have arrived within this.
+    pub whole: Duration,
+    /// Nothing at all may arrive for at most this long.
+    pub idle: Duration,
+}
+
 /// Read the form. The body is counted chunk by chunk as it arrives (declared length or not,
 /// preamble and part headers included) and the read stops at the limit; a client that sends
-/// too slowly is cut off after `timeout`.
+/// too slowly, or stops sending, is cut off (see [`BodyTimeouts`]).
 pub async fn read(
     req: &HttpRequest,
     payload: Payload,
-    timeout: Duration,
+    timeouts: BodyTimeouts,
 ) -> Result<RegistrationForm, AppError> {
     check_headers(req)?;
-    tokio::time::timeout(timeout, read_body(req.headers(), payload))
-        .await
-        .map_err(|_| AppError::RequestTimeout)?
+    let stalled = Rc::new(Cell::new(false));
+    let body = cut_off_when_idle(payload, timeouts.idle, stalled.clone());
+    match tokio::time::timeout(timeouts.whole, read_body(req.headers(), body)).await {
+        Err(_) => Err(AppError::RequestTimeout(format!(
+            "The form arrived too slowly: all of it must arrive within {}, so it was cut off. Please try again; on a slow connection, a smaller logo file helps.",
+            seconds(timeouts.whole)
+        ))),
+        Ok(Err(_)) if stalled.get() => Err(AppError::RequestTimeout(format!(
+            "Nothing arrived for {} while the form was being sent, so it was cut off. Check your connection, then go back and send the form again; your browser keeps what you entered.",
+            seconds(timeouts.idle)
+        ))),
+        Ok(read) => read,
+    }
+}
+
+/// `body`, ended with an error (and `stalled` set) when no chunk arrives for `idle`. Fused:
+/// actix-multipart may poll again after the end.
+fn cut_off_when_idle<S>(
+    body: S,
+    idle: Duration,
+    stalled: Rc<Cell<bool>>,
+) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin + 'static,
+{
+    futures_util::stream::unfold(Some(body), move |body| {
+        let stalled = stalled.clone();
+        async move {
+            let mut body = body?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some(body))),
+                Ok(None) => None,
+                Err(_) => {
+                    stalled.set(true);
+                    let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
+                    Some((Err(PayloadError::Io(timed_out)), None))
+                }
+            }
+        }
+    })
+    .fuse()
+}
+
+/// "1 second", "10 seconds": for the messages above.
+fn seconds(duration: Duration) -> String {
+    match duration.as_secs() {
+        1 => "1 second".into(),
+        n => format!("{n} seconds"),
+    }
 }
 
 /// The body half of [`read`], from any byte stream: counts the bytes as they arrive, stops at

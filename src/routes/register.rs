@@ -154,7 +154,17 @@ pub async fn submit(
     let now = db::now();
     let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    logo.store(&mut tx).await?;
+    if let Err(gone) = logo.store(&mut tx, now).await? {
+        // Rolled back (dropped): nothing of this attempt is stored.
+        drop(tx);
+        let errors = gone.errors();
+        return form_response(
+            &req,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf_token| new_form_page(&state, &form.input, &errors, csrf_token, None).render(),
+        );
+    }
     let id = db::submissions::insert(&mut tx, &token, &registration, now).await?;
     state
         .outbox
@@ -192,12 +202,24 @@ pub async fn read_submission(
     payload: web::Payload,
     current_logo: Option<LogoId>,
 ) -> Result<Submitted, AppError> {
-    let upload = state
-        .upload_slots
-        .acquire()
+    // Bounded: while slow or stalled uploads hold every slot, a form is refused after a short
+    // wait instead of queuing behind them for as long as they care to take.
+    let upload = match tokio::time::timeout(state.upload_slot_wait, state.upload_slots.acquire())
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let mut form = form::read(req, payload, state.body_timeout).await?;
+    {
+        Ok(slot) => slot.map_err(|e| AppError::Internal(e.into()))?,
+        Err(_) => {
+            tracing::warn!("no upload slot came free in time; form refused with 503");
+            return Err(AppError::Busy(
+                "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered.".into(),
+            ));
+        }
+    };
+    let timeouts = form::BodyTimeouts {
+        whole: state.body_timeout,
+        idle: state.body_idle_timeout,
+    };
+    let mut form = form::read(req, payload, timeouts).await?;
     if !state.csrf.verify(req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }
@@ -246,9 +268,7 @@ async fn accept_logo(
                     id,
                     token: form.logo_token.clone(),
                 },
-                None => LogoChoice::Refused(
-                    "The logo you uploaded earlier has expired; choose it again.".into(),
-                ),
+                None => LogoChoice::Refused(HeldLogoGone.to_string()),
             }
         }
         Upload::None => match current {
@@ -304,16 +324,41 @@ impl LogoChoice {
         }
     }
 
-    /// The form is accepted: store a new upload, or claim the held one, in `tx`.
-    pub async fn store(&self, tx: &mut sqlx::SqliteConnection) -> Result<(), AppError> {
+    /// The form is accepted: store a new upload, or claim the held one, in `tx`. A held logo
+    /// was found when the form was read, but it may have expired (and been swept) since, while
+    /// the form waited for its turn to write: then the partner is asked for the file again.
+    pub async fn store(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        now: i64,
+    ) -> Result<Result<(), HeldLogoGone>, AppError> {
         match self {
             LogoChoice::Fresh { id, logo } => {
-                db::logos::insert(tx, id, None, logo.png(), logo.side(), db::now()).await?
+                db::logos::insert(tx, id, None, logo.png(), logo.side(), now).await?
             }
-            LogoChoice::Held { id, .. } => db::logos::claim(tx, id).await?,
+            LogoChoice::Held { id, .. } => {
+                if !db::logos::claim(tx, id, now).await? {
+                    return Ok(Err(HeldLogoGone));
+                }
+            }
             LogoChoice::Refused(_) | LogoChoice::Current(_) => {}
         }
-        Ok(())
+        Ok(Ok(()))
+    }
+}
+
+/// The logo held from an earlier attempt has expired: the form is shown again (422) with this
+/// on its logo field, whether the expiry was found when the form was read or when it was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("The logo you uploaded earlier has expired; choose it again.")]
+pub struct HeldLogoGone;
+
+impl HeldLogoGone {
+    /// The form's errors: only the logo's, as every other field passed.
+    pub fn errors(&self) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        errors.add("logo", self.to_string());
+        errors
     }
 }
 

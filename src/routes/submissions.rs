@@ -149,10 +149,31 @@ pub async fn edit(
             );
         }
     };
+    let now = db::now();
     let _turn = state.write_gate.enter().await;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    logo.store(&mut tx).await?;
-    if !db::submissions::resubmit(&mut tx, &submission, &registration, db::now()).await? {
+    if let Err(gone) = logo.store(&mut tx, now).await? {
+        drop(tx);
+        let errors = gone.errors();
+        return form_response(
+            &req,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            |csrf_token| {
+                edit_page(
+                    &state,
+                    &token,
+                    &revision,
+                    &form.input,
+                    &errors,
+                    csrf_token,
+                    None,
+                )
+                .render()
+            },
+        );
+    }
+    if !db::submissions::resubmit(&mut tx, &submission, &registration, now).await? {
         return Err(AppError::Conflict(
             "This registration changed while you were editing it. Open its status page to see why."
                 .into(),

@@ -15,3 +15,4 @@ mod site;
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
 mod staff;
+mod uploads;
