@@ -237,7 +237,12 @@ async fn read_urlencoded(
     };
     tokio::time::timeout(timeout, read)
         .await
-        .map_err(|_| AppError::RequestTimeout)?
+        .map_err(|_| {
+            AppError::RequestTimeout(format!(
+                "The form arrived too slowly: all of it must arrive within {} seconds, so it was cut off. Go back and send it again.",
+                timeout.as_secs()
+            ))
+        })?
 }
 
 fn too_large() -> AppError {

@@ -116,7 +116,7 @@ async fn every_urlencoded_form_refuses_a_post_without_its_token_with_403_and_cha
     let approved = app.submission_id(&app.register().await).await;
     app.sign_in_staff().await;
     assert_eq!(app.decide(approved, "approve", &[]).await.status(), 303);
-    let (_, text) = app.queued("approved").await.remove(0);
+    let (_, text) = app.delivered("approved").await.remove(0);
     let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
     let credentials_path = link.strip_prefix(&app.address).unwrap().to_owned();
     sqlx::query(
