@@ -50,23 +50,28 @@ pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> s
     Ok(())
 }
 
-/// Messages of `kinds` queued to `recipient` (any case) since `since`, skipped ones not
-/// counted: they reached nobody.
+/// Messages of `kinds` queued to `recipient` (any case) since `since`, up to `limit`; skipped
+/// ones are not counted: they reached nobody.
 pub async fn recent_to(
     conn: &mut SqliteConnection,
     recipient: &str,
     kinds: &[&str],
     since: i64,
+    limit: i64,
 ) -> sqlx::Result<i64> {
     let kinds = serde_json::to_string(kinds).expect("strings serialise");
+    // Counting stops at `limit`: an address that is being flooded has ever more skipped rows,
+    // and counting them all made every registration slower than the one before (bench (b)
+    // halved). The index walks oldest first, so the first `limit` found end the scan.
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox
+        "SELECT COUNT(*) FROM (SELECT 1 FROM outbox
          WHERE recipient = ? COLLATE NOCASE AND created_at > ? AND state <> 'skipped'
-           AND kind IN (SELECT value FROM json_each(?))",
+           AND kind IN (SELECT value FROM json_each(?)) LIMIT ?)",
     )
     .bind(recipient)
     .bind(since)
     .bind(kinds)
+    .bind(limit)
     .fetch_one(conn)
     .await
 }

@@ -56,6 +56,7 @@ impl Outbox {
                     recipient,
                     CAPPED_KINDS,
                     now - CAP_WINDOW_SECS,
+                    CAP_PER_ADDRESS,
                 )
                 .await?
                     >= CAP_PER_ADDRESS;
