@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -32,6 +32,8 @@ use crate::{db, middleware, routes};
 pub struct AppState {
     pub db: SqlitePool,
     pub env: AppEnv,
+    /// `PORTAL_NAME`, `PLATFORM_NAME`, `SUPPORT_EMAIL`: current while a request is served.
+    pub branding: Arc<crate::branding::Branding>,
     pub public_url: Url,
     pub scopes: ScopeCatalogue,
     pub csrf: CsrfKey,
@@ -113,6 +115,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             env: settings.app_env,
+            branding: Arc::new(settings.branding.clone()),
             public_url: public_url.clone(),
             scopes: settings.scopes.clone(),
             csrf: CsrfKey::new(session_key.expose_secret(), https),
@@ -156,6 +159,10 @@ impl Application {
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
                 .wrap(from_fn(middleware::access_log))
+                .wrap(from_fn(crate::branding::scope))
+                // gzip or brotli when accepted. Pages mask their anti-forgery token on every
+                // render (auth::csrf) and the secret page opts out (routes::credentials): BREACH.
+                .wrap(Compress::default())
                 .configure(routes::configure)
         })
         .listen(listener)?

@@ -12,6 +12,8 @@ use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
 use crate::domain::registration::{FieldErrors, LogoId, RegistrationInput};
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
 use crate::routes::view::ConsentPreview;
 use crate::startup::AppState;

@@ -14,6 +14,8 @@ use crate::domain::redirect_uri::RedirectUri;
 use crate::domain::registration::field_label;
 use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::review::{self, ReviewContext, ReviewError};
 use crate::routes::staff::{StaffNav, see_other};
 use crate::routes::view::ConsentPreview;
