@@ -16,3 +16,5 @@ mod site;
 mod smtp;
 mod staff;
 mod uploads;
+mod valid_html;
+mod web;
