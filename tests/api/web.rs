@@ -205,6 +205,14 @@ async fn a_configured_brand_names_the_form_the_preview_and_the_emails() {
         .find(|l| l.starts_with("From: "))
         .expect("a From header");
     assert!(from.contains("Pleo Partner Hub"), "{from}");
+
+    // The approval names the platform the client may now be used on.
+    let id = app.submission_id(&app.register().await).await;
+    app.sign_in_staff().await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    let (_, text) = app.delivered("approved").await.remove(0);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("staging environment of Pleo."), "{text}");
 }
 
 #[tokio::test]
