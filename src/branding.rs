@@ -72,7 +72,7 @@ pub async fn scope(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let branding = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| state.branding.clone())
         .unwrap_or_default();
     with(branding, next.call(req)).await

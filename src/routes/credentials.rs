@@ -14,7 +14,7 @@ use crate::error::AppError;
 // The `utc` filter of the templates below.
 use crate::filters;
 use crate::routes::register::form_response;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "credentials/show.html")]
@@ -39,7 +39,7 @@ pub async fn show(
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let link = credentials::inspect(&state.db, &token)
+    let link = credentials::inspect(&state.db.read, &token)
         .await?
         .ok_or(AppError::NotFound)?;
     form_response(&req, &state, StatusCode::OK, |csrf_token| {
@@ -61,7 +61,7 @@ pub async fn reveal(
     token: web::Path<Token>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<HttpResponse, AppError> {
-    let outcome = credentials::reveal(&state.db, &token)
+    let outcome = credentials::reveal(&state.db.write, &token)
         .await?
         .ok_or(AppError::NotFound)?;
     let response = match outcome {
@@ -79,7 +79,7 @@ pub async fn reveal(
             })?
         }
         Err(link_state) => {
-            let link = credentials::inspect(&state.db, &token)
+            let link = credentials::inspect(&state.db.read, &token)
                 .await?
                 .ok_or(AppError::NotFound)?;
             form_response(&req, &state, StatusCode::GONE, |csrf_token| {

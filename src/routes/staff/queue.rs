@@ -13,7 +13,7 @@ use crate::error::{AppError, render};
 // The `utc` filter of the templates below.
 use crate::filters;
 use crate::routes::staff::StaffNav;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
@@ -93,7 +93,7 @@ pub async fn list(
         .chars()
         .take(200)
         .collect();
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let mut rows = db::submissions::queue(
         &mut conn,
         status,
