@@ -111,6 +111,7 @@ impl Application {
                 // gzip or brotli when accepted. Pages mask their anti-forgery token on every
                 // render (auth::csrf) and the secret page opts out (routes::credentials): BREACH.
                 .wrap(Compress::default())
+                .wrap(from_fn(middleware::drop_identity_encoding))
                 .configure(routes::configure)
         })
         .listen(listener)?
