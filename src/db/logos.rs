@@ -87,8 +87,11 @@ pub async fn held_png(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<
 
 pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Result<u64> {
     let until = now - HOLD_SECONDS;
-    let done = sqlx::query!("DELETE FROM logos WHERE claimed = 0 AND created_at <= ?", until)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM logos WHERE claimed = 0 AND created_at <= ?",
+        until
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -12,6 +12,7 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, Payload};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
+use crate::domain::fields::{self, Slot};
 use crate::domain::logo::MAX_LOGO_BYTES;
 use crate::domain::registration::RegistrationInput;
 use crate::error::AppError;
@@ -19,19 +20,8 @@ use crate::error::AppError;
 /// The whole request body, counted as it streams in; the logo may use half of it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// Limits per text field, in bytes: generous for what the rules accept, small next to the body.
-fn text_limit(name: &str) -> Option<usize> {
-    Some(match name {
-        // 20 URIs of 2048 bytes, with line breaks and some slack for blank lines.
-        "redirect_uris" => 48 * 1024,
-        // 1000 characters of up to 4 bytes each.
-        "scope_reason" => 4 * 1024,
-        "client_name" | "client_uri" | "tos_uri" | "policy_uri" | "contacts" | "initiation_uri"
-        | "settings_uri" | "client_type" | "scopes" | "pkce" | "pkce_exception"
-        | "subject_type" | "csrf_token" | "logo_token" => 4 * 1024,
-        _ => return None,
-    })
-}
+/// The form's own fields beside the registration's (`fields::FIELDS`), with their limits.
+const FORM_TOKENS: &[(&str, usize)] = &[("csrf_token", 4 * 1024), ("logo_token", 4 * 1024)];
 
 /// More than the catalogue could ever hold; stops a flood of repeated `scopes` parts.
 const MAX_SCOPE_VALUES: usize = 100;
@@ -195,7 +185,8 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
 
     while let Some(mut field) = multipart.try_next().await.map_err(unreadable)? {
         let name = field.name().unwrap_or("").to_owned();
-        if name != "scopes" {
+        let repeatable = fields::field(&name).is_some_and(|f| matches!(f.slot, Slot::Many(_)));
+        if !repeatable {
             if seen.contains(&name) {
                 return Err(AppError::BadRequest(format!(
                     "The form has the field {:?} twice.",
@@ -205,41 +196,39 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
             seen.push(name.clone());
         }
 
-        if name == "logo" {
-            form.logo = read_upload(&mut field).await?;
-            continue;
-        }
-        let limit = text_limit(&name).ok_or_else(|| {
+        let unknown = || {
             AppError::BadRequest(format!(
                 "The form has an unknown field {:?}.",
                 truncate(&name)
             ))
-        })?;
-        let value = read_text(&mut field, &name, limit).await?;
-        let input = &mut form.input;
-        match name.as_str() {
-            "client_name" => input.client_name = value,
-            "client_uri" => input.client_uri = value,
-            "tos_uri" => input.tos_uri = value,
-            "policy_uri" => input.policy_uri = value,
-            "contacts" => input.contacts = value,
-            "initiation_uri" => input.initiation_uri = value,
-            "settings_uri" => input.settings_uri = value,
-            "client_type" => input.client_type = value,
-            "redirect_uris" => input.redirect_uris = value,
-            "scope_reason" => input.scope_reason = value,
-            "pkce" => input.pkce = value,
-            "pkce_exception" => input.pkce_exception = value,
-            "subject_type" => input.subject_type = value,
-            "csrf_token" => form.csrf_token = value,
-            "logo_token" => form.logo_token = value,
-            "scopes" => {
-                if input.scopes.len() >= MAX_SCOPE_VALUES {
-                    return Err(AppError::BadRequest("The form has too many scopes.".into()));
-                }
-                input.scopes.push(value)
+        };
+        // The allow-list is the fields table: a field is read into the slot it names there.
+        match fields::field(&name).map(|f| (f.slot, f.max_bytes)) {
+            Some((Slot::File, _)) => form.logo = read_upload(&mut field).await?,
+            Some((Slot::Text(slot), limit)) => {
+                *slot(&mut form.input) = read_text(&mut field, &name, limit).await?;
             }
-            _ => unreachable!("text_limit knows every field"),
+            Some((Slot::Many(slot), limit)) => {
+                let value = read_text(&mut field, &name, limit).await?;
+                let values = slot(&mut form.input);
+                if values.len() >= MAX_SCOPE_VALUES {
+                    return Err(AppError::BadRequest(format!(
+                        "The form has too many {name}."
+                    )));
+                }
+                values.push(value);
+            }
+            None => {
+                let (_, limit) = FORM_TOKENS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(unknown)?;
+                let value = read_text(&mut field, &name, *limit).await?;
+                match name.as_str() {
+                    "csrf_token" => form.csrf_token = value,
+                    _ => form.logo_token = value,
+                }
+            }
         }
     }
     Ok(form)
@@ -408,6 +397,45 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("chunks of {chunk}: {e}"));
             assert_eq!(form.input.client_name, "Acme");
+        }
+    }
+
+    /// One text part per entry of the fields table, each holding its own name.
+    fn every_text_field() -> String {
+        let mut body = String::new();
+        for f in fields::FIELDS {
+            if !matches!(f.slot, Slot::File) {
+                body.push_str(&format!(
+                    "--xyzw\r\nContent-Disposition: form-data; name=\"{0}\"\r\n\r\n{0}\r\n",
+                    f.name
+                ));
+            }
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn every_field_of_the_fields_table_is_accepted_and_read_into_its_slot() {
+        let body = format!("{}--xyzw--\r\n", every_text_field());
+        let mut form = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), 4096)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for f in fields::FIELDS {
+            if let Some(text) = f.text(&mut form.input) {
+                assert_eq!(text, f.name);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_field_missing_from_the_fields_table_is_refused_with_400_naming_it() {
+        let body = format!(
+            "{}--xyzw\r\nContent-Disposition: form-data; name=\"colour\"\r\n\r\nred\r\n--xyzw--\r\n",
+            every_text_field()
+        );
+        match read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), 4096).await {
+            Err(AppError::BadRequest(message)) => assert!(message.contains("colour"), "{message}"),
+            other => panic!("expected a 400, got {:?}", other.map(|f| f.input)),
         }
     }
 }

@@ -8,8 +8,9 @@ use askama::Template;
 
 use crate::auth::Token;
 use crate::db;
-use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
-use crate::domain::registration::{FieldErrors, LogoId, RegistrationInput};
+use crate::db::submissions::{EventRow, SubmissionRow};
+use crate::domain::registration::{FieldErrors, RegistrationInput};
+use crate::domain::revision::Revision;
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
 use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
@@ -23,7 +24,7 @@ struct StatusPage {
     token: String,
     submission: SubmissionRow,
     status: Status,
-    revision: RevisionRow,
+    revision: Revision,
     events: Vec<EventRow>,
     preview: ConsentPreview,
 }
@@ -41,7 +42,7 @@ pub async fn status(
     let preview = ConsentPreview::from_revision(&revision, &state.scopes);
     let page = StatusPage {
         token: token.to_string(),
-        status: submission.status(),
+        status: submission.status,
         submission,
         revision,
         events,
@@ -59,15 +60,15 @@ pub async fn status(
 async fn awaiting_changes(
     state: &AppState,
     token: &str,
-) -> Result<(SubmissionRow, RevisionRow), AppError> {
+) -> Result<(SubmissionRow, Revision), AppError> {
     let mut conn = state.db.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
         .ok_or(AppError::NotFound)?;
-    if submission.status() != Status::ChangesRequested {
+    if submission.status != Status::ChangesRequested {
         return Err(AppError::Conflict(format!(
             "This registration is {} now, so it cannot be edited. Its status page has the details.",
-            submission.status().label().to_lowercase()
+            submission.status.label().to_lowercase()
         )));
     }
     let revision = db::submissions::current_revision(&mut conn, &submission).await?;
@@ -77,13 +78,13 @@ async fn awaiting_changes(
 fn edit_page<'a>(
     state: &'a AppState,
     token: &str,
-    revision: &RevisionRow,
+    revision: &Revision,
     input: &'a RegistrationInput,
     errors: &'a FieldErrors,
     csrf_token: &'a str,
     held_logo: Option<HeldLogo>,
 ) -> FormPage<'a> {
-    let current_logo = format!("/logos/{}.png", revision.logo_id);
+    let current_logo = format!("/logos/{}.png", revision.logo.0);
     let logo_url = match &held_logo {
         Some(held) => format!("/register/held-logo/{}.png", held.token),
         None => current_logo.clone(),
@@ -123,7 +124,7 @@ pub async fn edit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (submission, revision) = awaiting_changes(&state, &token).await?;
-    let current_logo = LogoId(revision.logo_id.clone());
+    let current_logo = revision.logo.clone();
     let Submitted { form, logo, parsed } =
         read_submission(&req, &state, payload, Some(current_logo)).await?;
     let registration = match parsed {

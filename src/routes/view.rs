@@ -3,8 +3,8 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::db::submissions::RevisionRow;
 use crate::domain::registration::RegistrationInput;
+use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 
 /// "2026-11-29 19:23 UTC": stored times are Unix seconds.
@@ -47,10 +47,10 @@ impl ConsentPreview {
         }
     }
 
-    pub fn from_revision(revision: &RevisionRow, catalogue: &ScopeCatalogue) -> ConsentPreview {
+    pub fn from_revision(revision: &Revision, catalogue: &ScopeCatalogue) -> ConsentPreview {
         ConsentPreview::from_input(
             &revision.to_input(),
-            Some(format!("/logos/{}.png", revision.logo_id)),
+            Some(format!("/logos/{}.png", revision.logo.0)),
             catalogue,
         )
     }
