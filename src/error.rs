@@ -122,10 +122,4 @@ impl ResponseError for AppError {
 /// as soon as a form is read or cut off; a few seconds spreads the retries.
 pub const BUSY_RETRY_AFTER_SECONDS: u32 = 5;
 
-/// Render a page with a status (422 for a form with errors); a template failure becomes a 500.
-pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
-    let body = page.render()?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
-}
+pub use crate::routes::page::render;

@@ -86,7 +86,7 @@ impl From<RevisionRecord> for Revision {
             redirect_uris: json_list(&r.redirect_uris, |items| {
                 RedirectUris::parse(&items.join("\n"), STORED_RULES).map_err(|e| e.join(" "))
             }),
-            scopes: json_list(&r.scopes, |items| ScopeSet::from_stored(items)),
+            scopes: json_list(&r.scopes, ScopeSet::from_stored),
             scope_reason: r.scope_reason,
             pkce: Stored::of(&r.pkce, |v| Pkce::parse(v).ok_or("not a PKCE answer")),
             pkce_exception: r.pkce_exception,
@@ -102,21 +102,6 @@ pub struct EventRow {
     pub actor: String,
     pub kind: String,
     pub note: Option<String>,
-}
-
-impl EventRow {
-    pub fn describe(&self) -> &'static str {
-        match self.kind.as_str() {
-            "submitted" => "Submitted for review",
-            "resubmitted" => "Resubmitted with changes",
-            "approved" => "Approved",
-            "rejected" => "Rejected",
-            "changes_requested" => "Changes requested",
-            "secret_revealed" => "Client secret retrieved",
-            "secret_rotated" => "Client secret rotated",
-            _ => "Updated",
-        }
-    }
 }
 
 /// A new submission with its first revision, opened by the status token `token` (only its

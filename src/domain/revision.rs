@@ -293,7 +293,7 @@ impl Revision {
                     Slot::File => return None,
                     _ => (field.text(&mut b)?, field.text(&mut a)?),
                 };
-                (before_text != after_text).then(|| Change {
+                (before_text != after_text).then_some(Change {
                     field: field.label,
                     before: before_text,
                     after: after_text,

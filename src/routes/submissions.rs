@@ -12,8 +12,10 @@ use crate::db::submissions::{EventRow, SubmissionRow};
 use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::revision::Revision;
 use crate::domain::status::Status;
-use crate::error::{AppError, render};
-use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
+use crate::error::AppError;
+use crate::routes::page::{render_private, respond_with_form};
+use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
+use crate::routes::register::FormPage;
 use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
 
@@ -48,12 +50,7 @@ pub async fn status(
         events,
         preview,
     };
-    let mut response = render(StatusCode::OK, &page)?;
-    response.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    render_private(StatusCode::OK, &page)
 }
 
 /// The submission behind a status token, if it is waiting for the partner's changes.
@@ -112,7 +109,7 @@ pub async fn edit_form(
     let (_, revision) = awaiting_changes(&state, &token).await?;
     let input = revision.to_input();
     let errors = FieldErrors::default();
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         edit_page(&state, &token, &revision, &input, &errors, csrf_token, None).render()
     })
 }
@@ -127,35 +124,9 @@ pub async fn edit(
     let current_logo = revision.logo.clone();
     let Submitted { form, logo, parsed } =
         read_submission(&req, &state, payload, Some(current_logo)).await?;
-    let registration = match parsed {
-        Ok(registration) => registration,
-        Err(errors) => {
-            let held_logo = logo.hold(&state).await?;
-            return form_response(
-                &req,
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                |csrf_token| {
-                    edit_page(
-                        &state,
-                        &token,
-                        &revision,
-                        &form.input,
-                        &errors,
-                        csrf_token,
-                        held_logo,
-                    )
-                    .render()
-                },
-            );
-        }
-    };
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    if let Err(gone) = logo.store(&mut tx, now).await? {
-        drop(tx);
-        let errors = gone.errors();
-        return form_response(
+    // The form again, with what was sent and why it was refused (422).
+    let refuse = |errors: FieldErrors, held_logo: Option<HeldLogo>| {
+        respond_with_form(
             &req,
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,19 +138,30 @@ pub async fn edit(
                     &form.input,
                     &errors,
                     csrf_token,
-                    None,
+                    held_logo,
                 )
                 .render()
             },
-        );
+        )
+    };
+    let registration = match parsed {
+        Ok(registration) => registration,
+        Err(errors) => return refuse(errors, logo.hold(&state).await?),
+    };
+    let stored = pipeline::store(&state, &logo, async |tx, now| {
+        if db::submissions::resubmit(tx, &submission, &registration, now).await? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "This registration changed while you were editing it. Open its status page to see why."
+                    .into(),
+            ))
+        }
+    })
+    .await?;
+    if let Err(errors) = stored {
+        return refuse(errors, None);
     }
-    if !db::submissions::resubmit(&mut tx, &submission, &registration, now).await? {
-        return Err(AppError::Conflict(
-            "This registration changed while you were editing it. Open its status page to see why."
-                .into(),
-        ));
-    }
-    tx.commit().await?;
     tracing::info!(submission = submission.id, "registration resubmitted");
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, format!("/submissions/{token}")))

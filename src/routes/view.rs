@@ -16,6 +16,20 @@ pub fn utc(seconds: &i64) -> String {
         .unwrap_or_else(|| "unknown time".into())
 }
 
+/// A history event in words, for the staff and status pages.
+pub fn event_label(kind: &str) -> &'static str {
+    match kind {
+        "submitted" => "Submitted for review",
+        "resubmitted" => "Resubmitted with changes",
+        "approved" => "Approved",
+        "rejected" => "Rejected",
+        "changes_requested" => "Changes requested",
+        "secret_revealed" => "Client secret retrieved",
+        "secret_rotated" => "Client secret rotated",
+        _ => "Updated",
+    }
+}
+
 /// What an end user would see when this client asks for access.
 pub struct ConsentPreview {
     pub client_name: String,
