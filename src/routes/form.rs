@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use crate::domain::fields::{self, Slot};
 use crate::domain::logo::MAX_LOGO_BYTES;
 use crate::domain::registration::RegistrationInput;
-use crate::error::AppError;
+use actix_web::http::StatusCode;
 
 /// The whole request body, counted as it streams in; the logo may use half of it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -43,7 +43,7 @@ pub struct RegistrationForm {
 }
 
 /// Checks that need only the headers: run before a single body byte is read.
-pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
+pub fn check_headers(req: &HttpRequest) -> Result<(), FormError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -53,9 +53,7 @@ pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        return Err(AppError::UnsupportedMediaType(
-            "This form must be sent as multipart/form-data.".into(),
-        ));
+        return Err(FormError::NotMultipart);
     }
     let declared = req
         .headers()
@@ -63,15 +61,63 @@ pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+        return Err(FormError::TooLarge);
     }
     Ok(())
 }
 
-fn too_large() -> AppError {
-    AppError::PayloadTooLarge(
-        "The form is larger than 2 MiB in total. The logo may be at most 1 MiB; go back and choose a smaller file.".into(),
-    )
+/// Why a registration form could not be read; each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("This form must be sent as multipart/form-data.")]
+    NotMultipart,
+    #[error(
+        "The form is larger than 2 MiB in total. The logo may be at most 1 MiB; go back and choose a smaller file."
+    )]
+    TooLarge,
+    #[error(
+        "The form arrived too slowly: all of it must arrive within {}, so it was cut off. Please try again; on a slow connection, a smaller logo file helps.",
+        seconds(*.0)
+    )]
+    TooSlow(Duration),
+    #[error(
+        "Nothing arrived for {} while the form was being sent, so it was cut off. Check your connection, then go back and send the form again; your browser keeps what you entered.",
+        seconds(*.0)
+    )]
+    Stalled(Duration),
+    #[error("The form could not be read: {0}.")]
+    Unreadable(String),
+    #[error("The form has the field {0:?} twice.")]
+    Twice(String),
+    #[error("The form has an unknown field {0:?}.")]
+    UnknownField(String),
+    #[error("The form has too many {0}.")]
+    TooManyValues(String),
+    #[error("The field {name} is longer than {kib} KiB.")]
+    TooLong { name: String, kib: usize },
+    #[error("The field {0} is not valid UTF-8 text.")]
+    NotUtf8(String),
+}
+
+impl FormError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FormError::NotMultipart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            FormError::TooSlow(_) | FormError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The error page's heading.
+    pub fn title(&self) -> &'static str {
+        match self {
+            FormError::NotMultipart => "Unsupported form encoding",
+            FormError::TooLarge => "Upload too large",
+            FormError::TooSlow(_) | FormError::Stalled(_) => "Request too slow",
+            _ => "The form could not be read",
+        }
+    }
 }
 
 /// How long a form's body may take: two limits, because each alone lets a client hold an
@@ -92,19 +138,13 @@ pub async fn read(
     req: &HttpRequest,
     payload: Payload,
     timeouts: BodyTimeouts,
-) -> Result<RegistrationForm, AppError> {
+) -> Result<RegistrationForm, FormError> {
     check_headers(req)?;
     let stalled = Rc::new(Cell::new(false));
     let body = cut_off_when_idle(payload, timeouts.idle, stalled.clone());
     match tokio::time::timeout(timeouts.whole, read_body(req.headers(), body)).await {
-        Err(_) => Err(AppError::RequestTimeout(format!(
-            "The form arrived too slowly: all of it must arrive within {}, so it was cut off. Please try again; on a slow connection, a smaller logo file helps.",
-            seconds(timeouts.whole)
-        ))),
-        Ok(Err(_)) if stalled.get() => Err(AppError::RequestTimeout(format!(
-            "Nothing arrived for {} while the form was being sent, so it was cut off. Check your connection, then go back and send the form again; your browser keeps what you entered.",
-            seconds(timeouts.idle)
-        ))),
+        Err(_) => Err(FormError::TooSlow(timeouts.whole)),
+        Ok(Err(_)) if stalled.get() => Err(FormError::Stalled(timeouts.idle)),
         Ok(read) => read,
     }
 }
@@ -148,7 +188,7 @@ fn seconds(duration: Duration) -> String {
 /// The body half of [`read`], from any byte stream: counts the bytes as they arrive, stops at
 /// the limit and reads the fields. Public so the fuzz target (`fuzz/`) can feed it raw
 /// multipart bodies.
-pub async fn read_body<S>(headers: &HeaderMap, body: S) -> Result<RegistrationForm, AppError>
+pub async fn read_body<S>(headers: &HeaderMap, body: S) -> Result<RegistrationForm, FormError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + 'static,
 {
@@ -169,12 +209,12 @@ where
     // short preamble lines with short boundaries (both found by `fuzz/`, tests below).
     let multipart = Multipart::new(headers, counted);
     match read_fields(multipart).await {
-        Err(_) if over_limit.get() => Err(too_large()),
+        Err(_) if over_limit.get() => Err(FormError::TooLarge),
         other => other,
     }
 }
 
-async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppError> {
+async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, FormError> {
     let mut form = RegistrationForm {
         input: RegistrationInput::default(),
         csrf_token: String::new(),
@@ -188,20 +228,12 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
         let repeatable = fields::field(&name).is_some_and(|f| matches!(f.slot, Slot::Many(_)));
         if !repeatable {
             if seen.contains(&name) {
-                return Err(AppError::BadRequest(format!(
-                    "The form has the field {:?} twice.",
-                    truncate(&name)
-                )));
+                return Err(FormError::Twice(truncate(&name)));
             }
             seen.push(name.clone());
         }
 
-        let unknown = || {
-            AppError::BadRequest(format!(
-                "The form has an unknown field {:?}.",
-                truncate(&name)
-            ))
-        };
+        let unknown = || FormError::UnknownField(truncate(&name));
         // The allow-list is the fields table: a field is read into the slot it names there.
         match fields::field(&name).map(|f| (f.slot, f.max_bytes)) {
             Some((Slot::File, _)) => form.logo = read_upload(&mut field).await?,
@@ -212,9 +244,7 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
                 let value = read_text(&mut field, &name, limit).await?;
                 let values = slot(&mut form.input);
                 if values.len() >= MAX_SCOPE_VALUES {
-                    return Err(AppError::BadRequest(format!(
-                        "The form has too many {name}."
-                    )));
+                    return Err(FormError::TooManyValues(name));
                 }
                 values.push(value);
             }
@@ -234,30 +264,29 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
     Ok(form)
 }
 
-fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The form could not be read: {e}."))
+fn unreadable(e: actix_multipart::MultipartError) -> FormError {
+    FormError::Unreadable(e.to_string())
 }
 
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-async fn read_text(field: &mut Field, name: &str, limit: usize) -> Result<String, AppError> {
+async fn read_text(field: &mut Field, name: &str, limit: usize) -> Result<String, FormError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
         if bytes.len() + chunk.len() > limit {
-            return Err(AppError::BadRequest(format!(
-                "The field {name} is longer than {} KiB.",
-                limit / 1024
-            )));
+            return Err(FormError::TooLong {
+                name: name.to_owned(),
+                kib: limit / 1024,
+            });
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes)
-        .map_err(|_| AppError::BadRequest(format!("The field {name} is not valid UTF-8 text.")))
+    String::from_utf8(bytes).map_err(|_| FormError::NotUtf8(name.to_owned()))
 }
 
-async fn read_upload(field: &mut Field) -> Result<Upload, AppError> {
+async fn read_upload(field: &mut Field) -> Result<Upload, FormError> {
     let mut bytes = Vec::new();
     let mut over = false;
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
@@ -287,7 +316,7 @@ mod tests {
         content_type: &[u8],
         body: &[u8],
         chunk: usize,
-    ) -> Result<RegistrationForm, AppError> {
+    ) -> Result<RegistrationForm, FormError> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_bytes(content_type).unwrap());
         let chunks: Vec<Result<Bytes, PayloadError>> = body
@@ -312,7 +341,7 @@ mod tests {
                 let body = format!("{FIELD}{tail}");
                 let outcome = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), chunk).await;
                 assert!(
-                    matches!(outcome, Err(AppError::BadRequest(_))),
+                    matches!(outcome, Err(ref e) if e.status() == StatusCode::BAD_REQUEST),
                     "{tail:?} in chunks of {chunk}: {:?}",
                     outcome.map(|f| f.input)
                 );
@@ -329,7 +358,7 @@ mod tests {
         };
         let newline = rest.iter().position(|&b| b == b'\n').unwrap();
         let outcome = read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
-        assert!(matches!(outcome, Err(AppError::BadRequest(_))));
+        assert!(matches!(outcome, Err(ref e) if e.status() == StatusCode::BAD_REQUEST));
     }
 
     #[tokio::test]
@@ -345,7 +374,7 @@ mod tests {
                 assert!(
                     match outcome {
                         Ok(form) => closed && form.input == RegistrationInput::default(),
-                        Err(AppError::BadRequest(_)) => !closed,
+                        Err(e) if e.status() == StatusCode::BAD_REQUEST => !closed,
                         Err(_) => false,
                     },
                     "{body:?} in chunks of {chunk}"
@@ -365,7 +394,11 @@ mod tests {
             let outcome =
                 read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
             // Read or refused as a bad request; never a panic, never a 500.
-            assert!(matches!(outcome, Ok(_) | Err(AppError::BadRequest(_))));
+            assert!(
+                outcome
+                    .as_ref()
+                    .map_or_else(|e| e.status() == StatusCode::BAD_REQUEST, |_| true)
+            );
         }
     }
 
@@ -434,7 +467,10 @@ mod tests {
             every_text_field()
         );
         match read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), 4096).await {
-            Err(AppError::BadRequest(message)) => assert!(message.contains("colour"), "{message}"),
+            Err(e @ FormError::UnknownField(_)) => {
+                assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+                assert!(e.to_string().contains("colour"), "{e}");
+            }
             other => panic!("expected a 400, got {:?}", other.map(|f| f.input)),
         }
     }
