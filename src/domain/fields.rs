@@ -19,6 +19,8 @@ pub struct Field {
     pub name: &'static str,
     pub label: &'static str,
     pub hint: &'static str,
+    /// The form may leave it empty: its label says so.
+    pub optional: bool,
     /// Bytes one value may have as it arrives (the logo has its own limit).
     pub max_bytes: usize,
     pub slot: Slot,
@@ -32,6 +34,7 @@ pub const FIELDS: &[Field] = &[
         name: "client_name",
         label: "Client name",
         hint: "The name end users see when they are asked to allow access. Up to 100 characters.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.client_name),
     },
@@ -39,6 +42,7 @@ pub const FIELDS: &[Field] = &[
         name: "client_uri",
         label: "Client URI",
         hint: "Your application's home page, starting with https://.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.client_uri),
     },
@@ -46,6 +50,7 @@ pub const FIELDS: &[Field] = &[
         name: "logo",
         label: "Logo",
         hint: "A square PNG, JPEG or WebP image, 128 to 4096 pixels a side, at most 1 MiB. We store a copy of at most 512×512 pixels.",
+        optional: false,
         max_bytes: crate::domain::logo::MAX_LOGO_BYTES,
         slot: Slot::File,
     },
@@ -53,6 +58,7 @@ pub const FIELDS: &[Field] = &[
         name: "tos_uri",
         label: "Terms of service",
         hint: "The address of your terms of service.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.tos_uri),
     },
@@ -60,6 +66,7 @@ pub const FIELDS: &[Field] = &[
         name: "policy_uri",
         label: "Privacy policy",
         hint: "The address of your privacy policy.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.policy_uri),
     },
@@ -67,6 +74,7 @@ pub const FIELDS: &[Field] = &[
         name: "contacts",
         label: "Contacts",
         hint: "1 to 10 email addresses, one per line or separated by commas. They receive the review outcome and the credentials.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.contacts),
     },
@@ -74,6 +82,7 @@ pub const FIELDS: &[Field] = &[
         name: "initiation_uri",
         label: "Initiation URI",
         hint: "Where the platform sends a user who clicks Connect on your listing; your app starts the OAuth flow from there.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.initiation_uri),
     },
@@ -81,6 +90,7 @@ pub const FIELDS: &[Field] = &[
         name: "settings_uri",
         label: "Settings URI",
         hint: "Where a connected user manages the integration in your application.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.settings_uri),
     },
@@ -88,14 +98,16 @@ pub const FIELDS: &[Field] = &[
         name: "client_type",
         label: "Client type",
         hint: "Can your application keep a secret on a server you control?",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.client_type),
     },
     Field {
         name: "redirect_uris",
         label: "Redirect URIs",
-        hint: "One per line, up to 20.",
+        hint: "1 to 20 addresses, one per line, where users return after they allow access. https only; http only for localhost in staging. No wildcards or fragments.",
         // 20 URIs of 2048 bytes, with line breaks and some slack for blank lines.
+        optional: false,
         max_bytes: 48 * KIB,
         slot: Slot::Text(|i| &mut i.redirect_uris),
     },
@@ -103,14 +115,16 @@ pub const FIELDS: &[Field] = &[
         name: "scopes",
         label: "Scopes",
         hint: "Ask only for what your application needs. Scopes that change data are reviewed more closely.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Many(|i| &mut i.scopes),
     },
     Field {
         name: "scope_reason",
         label: "Why these scopes",
-        hint: "Optional: what your application does with them.",
+        hint: "Tell the reviewer what your application does with each scope. Up to 1000 characters.",
         // 1000 characters of up to 4 bytes each.
+        optional: true,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.scope_reason),
     },
@@ -118,13 +132,15 @@ pub const FIELDS: &[Field] = &[
         name: "pkce",
         label: "PKCE",
         hint: "Proof Key for Code Exchange (RFC 7636) protects the authorization code. Public clients must support it.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.pkce),
     },
     Field {
         name: "pkce_exception",
         label: "PKCE exception reference",
-        hint: "Only for a public client without PKCE: the exception agreed with your partner manager.",
+        hint: "Only for a public client without PKCE: the exception reference agreed with your partner manager.",
+        optional: false,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.pkce_exception),
     },
@@ -132,6 +148,7 @@ pub const FIELDS: &[Field] = &[
         name: "subject_type",
         label: "Subject type preference",
         hint: "Which kind of account your application connects to, if it matters.",
+        optional: true,
         max_bytes: 4 * KIB,
         slot: Slot::Text(|i| &mut i.subject_type),
     },
@@ -144,6 +161,14 @@ pub fn field(name: &str) -> Option<&'static Field> {
 /// A field's label; "Form" for what is not a field (a message about the whole form).
 pub fn label(name: &str) -> &'static str {
     field(name).map_or("Form", |f| f.label)
+}
+
+/// A field's label on the form: "(optional)" after those that may be left empty.
+pub fn form_label(name: &str) -> String {
+    match field(name) {
+        Some(f) if f.optional => format!("{} (optional)", f.label),
+        _ => label(name).to_owned(),
+    }
 }
 
 /// A field's hint, as the form shows it under the label.
