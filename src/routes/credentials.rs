@@ -13,7 +13,7 @@ use crate::credentials::{self, LinkState};
 use crate::error::AppError;
 // The `utc` filter of the templates below.
 use crate::filters;
-use crate::routes::register::form_response;
+use crate::routes::page::respond_with_form;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -42,7 +42,7 @@ pub async fn show(
     let link = credentials::inspect(&state.db.read, &token)
         .await?
         .ok_or(AppError::NotFound)?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         CredentialsPage {
             client_name: &link.client_name,
             client_id: &link.client_id,
@@ -67,7 +67,7 @@ pub async fn reveal(
     let response = match outcome {
         Ok(revealed) => {
             tracing::info!(client_id = %revealed.client_id, "client secret revealed");
-            form_response(&req, &state, StatusCode::OK, |csrf_token| {
+            respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
                 CredentialsPage {
                     client_name: &revealed.client_name,
                     client_id: &revealed.client_id,
@@ -82,7 +82,7 @@ pub async fn reveal(
             let link = credentials::inspect(&state.db.read, &token)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            form_response(&req, &state, StatusCode::GONE, |csrf_token| {
+            respond_with_form(&req, &state, StatusCode::GONE, |csrf_token| {
                 CredentialsPage {
                     client_name: &link.client_name,
                     client_id: &link.client_id,

@@ -1,8 +1,22 @@
 //! Small pieces of presentation shared by several pages.
 
-use crate::db::submissions::RevisionRow;
 use crate::domain::registration::RegistrationInput;
+use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
+
+/// A history event in words, for the staff and status pages.
+pub fn event_label(kind: &str) -> &'static str {
+    match kind {
+        "submitted" => "Submitted for review",
+        "resubmitted" => "Resubmitted with changes",
+        "approved" => "Approved",
+        "rejected" => "Rejected",
+        "changes_requested" => "Changes requested",
+        "secret_revealed" => "Client secret retrieved",
+        "secret_rotated" => "Client secret rotated",
+        _ => "Updated",
+    }
+}
 
 /// What an end user would see when this client asks for access.
 pub struct ConsentPreview {
@@ -35,10 +49,10 @@ impl ConsentPreview {
         }
     }
 
-    pub fn from_revision(revision: &RevisionRow, catalogue: &ScopeCatalogue) -> ConsentPreview {
+    pub fn from_revision(revision: &Revision, catalogue: &ScopeCatalogue) -> ConsentPreview {
         ConsentPreview::from_input(
             &revision.to_input(),
-            Some(format!("/logos/{}.png", revision.logo_id)),
+            Some(format!("/logos/{}.png", revision.logo.0)),
             catalogue,
         )
     }

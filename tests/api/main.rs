@@ -8,6 +8,7 @@ mod helpers;
 mod hostile;
 mod login_limits;
 mod mail;
+mod read_model;
 mod register;
 mod secrets;
 mod site;
