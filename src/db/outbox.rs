@@ -275,6 +275,13 @@ pub async fn for_submission(
     .await
 }
 
+/// Every message, oldest first.
+pub async fn all(conn: &mut SqliteConnection) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"))
+        .fetch_all(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,3 +182,10 @@ pub async fn delete_expired_sessions(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// How many sessions are stored (signed out and expired ones are deleted).
+pub async fn session_count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM staff_sessions")
+        .fetch_one(conn)
+        .await
+}

@@ -250,27 +250,20 @@ async fn a_staff_form_larger_than_64_kib_gets_413_and_changes_nothing() {
 #[tokio::test]
 async fn a_sign_in_form_sent_slowly_is_cut_off_with_408() {
     use std::time::{Duration, Instant};
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| settings.body_timeout = Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::builder()
+        .settings(|settings| settings.body_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     app.csrf_token("/staff/login").await;
     let drip = futures_util::stream::unfold(0u32, |n| async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        (n < 100).then(|| (Ok::<_, std::io::Error>(b"a=b&".to_vec()), n + 1))
+        (n < 100).then(|| (b"a=b&".to_vec(), n + 1))
     });
     let started = Instant::now();
-    let response = app
-        .client
-        .post(app.url("/staff/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(reqwest::Body::wrap_stream(drip))
-        .send()
+    let answer = app
+        .post_streamed("/staff/login", "application/x-www-form-urlencoded", drip)
         .await;
-    if let Ok(response) = response {
-        assert_eq!(response.status(), 408);
-    }
+    assert_eq!(answer.status, 408, "{answer:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "cut off, not read to the end"
@@ -279,10 +272,10 @@ async fn a_sign_in_form_sent_slowly_is_cut_off_with_408() {
 
 #[tokio::test]
 async fn a_client_over_the_sign_in_limit_gets_429_whatever_its_form_carries() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("LOGIN_RATE_LIMIT".into(), "1".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("LOGIN_RATE_LIMIT", "1")
+        .start()
+        .await;
     assert_eq!(
         app.post_login("someone@platform.example", "some long password")
             .await

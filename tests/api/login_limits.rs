@@ -3,7 +3,7 @@
 
 use futures_util::future::join_all;
 
-use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, spawn_app};
 
 /// Fire `logins` (email, password) at once with one anti-forgery token; their statuses.
 async fn concurrent_logins(app: &TestApp, logins: Vec<(String, String)>) -> Vec<u16> {
@@ -139,10 +139,10 @@ async fn four_failed_logins_still_let_the_right_password_in_and_a_success_is_no_
 
 #[tokio::test]
 async fn login_rate_limit_counts_attempts_per_client_address_whatever_the_email() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("LOGIN_RATE_LIMIT".into(), "3".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("LOGIN_RATE_LIMIT", "3")
+        .start()
+        .await;
     for i in 0..3 {
         let email = format!("someone{i}@platform.example");
         assert_eq!(

@@ -299,10 +299,10 @@ async fn a_public_client_without_pkce_needs_an_exception_reference() {
 
 #[tokio::test]
 async fn production_refuses_http_loopback_redirect_uris_that_staging_accepts() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("APP_ENV".into(), "production".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("APP_ENV", "production")
+        .start()
+        .await;
     let token = app.csrf_token("/register").await;
     let response = app.post_register(&FormFields::valid(&token)).await;
     assert_eq!(response.status(), 422);
@@ -312,10 +312,10 @@ async fn production_refuses_http_loopback_redirect_uris_that_staging_accepts() {
 
 #[tokio::test]
 async fn registrations_over_the_rate_limit_get_429() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("REGISTER_RATE_LIMIT".into(), "2".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("REGISTER_RATE_LIMIT", "2")
+        .start()
+        .await;
     let token = app.csrf_token("/register").await;
     let form = FormFields::valid(&token).set("client_name", "");
     assert_eq!(app.post_register(&form).await.status(), 422);
