@@ -49,7 +49,6 @@ enum StaffCommand {
 
 #[tokio::main]
 async fn main() {
-    fewer_malloc_arenas();
     telemetry::init();
     let cli = Cli::parse();
     // Before any command writes a file: the database and backups are private (SPEC §6).
@@ -91,8 +90,8 @@ async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Resul
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     partner_registry::startup::create_private_dir(&settings.data_dir)?;
-    let pool = db::connect(&settings.database_url).await?;
-    create_staff(&pool, name, email, SecretString::from(password)).await?;
+    let db = db::Db::open(&settings.database_url).await?;
+    create_staff(&db.write, name, email, SecretString::from(password)).await?;
     println!("Staff account created for {}.", email.trim());
     Ok(())
 }
@@ -101,22 +100,10 @@ async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()
     if file.exists() {
         anyhow::bail!("{} already exists; choose a new file name", file.display());
     }
-    let pool = db::connect(&settings.database_url).await?;
-    db::backup(&pool, file).await?;
+    let db = db::Db::open(&settings.database_url).await?;
+    // `VACUUM INTO` only reads this database, but SQLite counts it as a write, so the
+    // read pool's `query_only` refuses it.
+    db::backup(&db.write, file).await?;
     println!("Backup written to {}.", file.display());
     Ok(())
-}
-
-/// glibc gives threads up to 8 malloc arenas per core, and each arena keeps the memory freed
-/// in it. Upload buffers (~1 MiB each) are allocated on the HTTP threads and freed on the logo
-/// checkers', so a burst of 50 concurrent 1 MiB uploads kept ~200 MB resident for ~60 MB in
-/// use. Two arenas keep that burst near 100 MB at no measurable cost in throughput. (Also
-/// mapping buffers of 1 MiB and more straight from the kernel saved another ~10 MB but cost
-/// ~20 % more CPU per registration in page faults: not worth it.)
-fn fewer_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator parameter, under the allocator's own lock.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }

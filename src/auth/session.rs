@@ -12,7 +12,7 @@ use crate::auth::csrf::CsrfBinding;
 use crate::auth::{is_token_shaped, random_token, sha256_hex};
 use crate::db;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const IDLE_TIMEOUT_SECONDS: i64 = 30 * 60;
 pub const ABSOLUTE_TIMEOUT_SECONDS: i64 = 8 * 60 * 60;
@@ -47,7 +47,7 @@ impl StaffUser {
     }
 
     pub async fn logout(self, state: &AppState) -> Result<Cookie<'static>, AppError> {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.write.acquire().await?;
         db::staff::delete_session(&mut conn, &self.session_hash).await?;
         Ok(removal_cookie(state.secure_cookies))
     }
@@ -69,19 +69,20 @@ impl FromRequest for StaffUser {
                 .filter(|v| is_token_shaped(v))
                 .ok_or(AppError::LoginRequired)?;
             let session_hash = sha256_hex(&id);
-            let mut conn = state.db.acquire().await?;
-            let row = db::staff::find_session(&mut conn, &session_hash)
+            let row = db::staff::find_session(&mut *state.db.read.acquire().await?, &session_hash)
                 .await?
                 .ok_or(AppError::LoginRequired)?;
             let now = db::now();
             if now - row.last_seen_at > IDLE_TIMEOUT_SECONDS
                 || now - row.created_at > ABSOLUTE_TIMEOUT_SECONDS
             {
-                db::staff::delete_session(&mut conn, &session_hash).await?;
+                db::staff::delete_session(&mut *state.db.write.acquire().await?, &session_hash)
+                    .await?;
                 return Err(AppError::LoginRequired);
             }
             if now - row.last_seen_at >= TOUCH_EVERY_SECONDS {
-                db::staff::touch_session(&mut conn, &session_hash, now).await?;
+                db::staff::touch_session(&mut *state.db.write.acquire().await?, &session_hash, now)
+                    .await?;
             }
             Ok(StaffUser {
                 id: row.staff_id,
@@ -112,7 +113,7 @@ impl CsrfBinding for StaffUser {
 /// A fresh session for `staff_id`: a new random id, stored as its hash.
 pub async fn start(state: &AppState, staff_id: i64) -> Result<Cookie<'static>, AppError> {
     let id = random_token(32);
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     db::staff::create_session(&mut conn, &sha256_hex(&id), staff_id, db::now()).await?;
     Ok(Cookie::build(cookie_name(state.secure_cookies), id)
         .path("/")

@@ -53,10 +53,10 @@ async fn submission_count(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn every_pooled_connection_is_in_wal_mode_and_syncs_fully() {
     let app = spawn_app().await;
-    // Held at once, so each is a connection of its own.
-    let mut held = Vec::new();
+    // The one writer, and readers held at once so each is a connection of its own.
+    let mut held = vec![app.db.acquire().await.unwrap()];
     for _ in 0..4 {
-        held.push(app.db.acquire().await.unwrap());
+        held.push(app.read_db.acquire().await.unwrap());
     }
     for conn in &mut held {
         let journal: String = sqlx::query_scalar("PRAGMA journal_mode")

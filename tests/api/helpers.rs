@@ -19,6 +19,8 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub address: String,
     pub db: SqlitePool,
+    /// The portal's read pool (query_only connections).
+    pub read_db: SqlitePool,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
     /// The first-run staff setup link the log prints.
@@ -120,7 +122,9 @@ impl TestAppBuilder {
         }
         let app = Application::build(settings).await.expect("the app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let db = app.db();
+        let pools = app.db();
+        // The portal's write pool: what a test plants queues with the portal's own writers.
+        let db = pools.write.clone();
         let setup_url = app.setup_url().map(|u| u.to_string());
         let mail = app.mail_worker();
         let server = app.server_handle();
@@ -129,6 +133,7 @@ impl TestAppBuilder {
         TestApp {
             address,
             db,
+            read_db: pools.read,
             data_dir,
             client: client_with(Some(jar.clone())),
             setup_url,

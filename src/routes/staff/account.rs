@@ -18,7 +18,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::routes::register::form_response;
 use crate::routes::staff::see_other;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The login throttle: this many failures for one email within the window mean 429.
 pub const MAX_FAILURES: i64 = 5;
@@ -101,8 +101,7 @@ pub async fn login(
     // write transaction, so of any number of parallel guesses only the window's 5 get checked.
     let now = db::now();
     let attempt = {
-        let _turn = state.write_gate.enter().await;
-        let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = state.db.begin().await?;
         let earlier =
             db::staff::recent_attempts(&mut tx, &email, now - FAILURE_WINDOW_SECONDS).await?;
         if earlier >= MAX_FAILURES {
@@ -118,7 +117,7 @@ pub async fn login(
         attempt
     };
     let account = {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.read.acquire().await?;
         db::staff::find_by_email(&mut conn, &email).await?
     };
     let stored = account.as_ref().map(|a| a.password_hash.clone());
@@ -172,8 +171,7 @@ pub fn check_login_rate(state: &AppState, client: &ClientAddr) -> Result<(), App
 }
 
 async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> {
-    let _turn = state.write_gate.enter().await;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     db::staff::forget_attempt(&mut conn, attempt).await?;
     Ok(())
 }
@@ -214,7 +212,7 @@ pub struct SetupQuery {
 
 /// The setup link works only while no staff account exists.
 async fn check_setup_token(state: &AppState, token: &str) -> Result<(), AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let matches = state.setup_token_hash.as_deref().is_some_and(|expected| {
         use subtle::ConstantTimeEq;
         bool::from(
@@ -266,8 +264,14 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     check_setup_token(&state, &form.token).await?;
     let password = SecretString::from(form.password.clone());
-    let id = match create_first_staff(&state.hasher, &state.db, &form.name, &form.email, password)
-        .await
+    let id = match create_first_staff(
+        &state.hasher,
+        &state.db.write,
+        &form.name,
+        &form.email,
+        password,
+    )
+    .await
     {
         Ok(id) => id,
         Err(NewStaffError::Invalid(errors)) => {
