@@ -2,7 +2,10 @@
 
 use scraper::Html;
 
+use partner_registry::mail::worker::Outcome;
+
 use crate::helpers::*;
+use crate::smtp::{Fault, SmtpSink};
 
 #[tokio::test]
 async fn a_staff_post_without_the_anti_forgery_token_is_refused_and_changes_nothing() {
@@ -447,34 +450,49 @@ async fn the_export_uses_rfc_7591_names_and_never_the_secret() {
 }
 
 #[tokio::test]
-async fn staff_see_a_failed_email_and_can_send_it_again() {
-    let app = spawn_app().await;
+async fn staff_see_a_failed_email_and_their_retry_reaches_the_smtp_server() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder().smtp(sink.url()).start().await;
     let id = app.submission_id(&app.register().await).await;
     app.sign_in_staff().await;
-    // Arrange: the first receipt failed permanently.
-    sqlx::query(
-        "UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 mailbox unavailable'
-         WHERE id = (SELECT MIN(id) FROM outbox)",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    // The relay refuses the first receipt for good.
+    sink.fail_next(Fault::Data(554), 1);
+    let first = app
+        .mail
+        .try_send_next()
+        .await
+        .unwrap()
+        .expect("a receipt due");
+    assert!(matches!(first.outcome, Outcome::Failed { .. }), "{first:?}");
+    let failed_row = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|row| row.id == first.outbox_id)
+        .unwrap();
 
     let page = app.get_html(&format!("/staff/submissions/{id}")).await;
     let failed = select(&page, "tr[data-email-state=failed]");
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].contains("550 mailbox unavailable"), "{failed:?}");
+    assert!(failed[0].contains("554"), "{failed:?}");
     let action = attr(&page, "tr[data-email-state=failed] form", "action").unwrap();
 
     let response = app
         .staff_post(&format!("/staff/submissions/{id}"), &action, &[])
         .await;
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
-            .await,
-        0
-    );
+    let page = app.get_html(&format!("/staff/submissions/{id}")).await;
+    assert!(select(&page, "tr[data-email-state=failed]").is_empty());
+
+    // The worker sends it again, and this time the relay takes it.
+    while app.mail.try_send_next().await.unwrap().is_some() {}
+    let received = sink.received();
+    let resent: Vec<_> = received
+        .iter()
+        .filter(|m| m.header("Message-ID").as_deref() == Some(&*failed_row.message_id))
+        .collect();
+    assert_eq!(resent.len(), 1, "the retried email reached the SMTP server");
+    assert_eq!(resent[0].recipients, [failed_row.recipient.clone()]);
 }
 
 #[tokio::test]
