@@ -9,6 +9,7 @@ use lettre::message::Mailbox;
 use lettre::transport::stub::AsyncStubTransport;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sqlx::sqlite::SqliteSynchronous;
 use url::Url;
 
 use crate::client_addr::TrustedProxies;
@@ -117,6 +118,9 @@ pub struct Settings {
     /// How often an idle mail worker looks for retries that came due; new mail wakes it at
     /// once. Not a setting: tests lengthen it to see that the wake-up, not the poll, sends.
     pub mail_idle_poll: std::time::Duration,
+    /// SQLite's `synchronous`: FULL (see `db::Db::open`). Not a setting: only
+    /// `examples/bench_server.rs` sets NORMAL, so `scripts/bench.sh` can measure what FULL costs.
+    pub sqlite_synchronous: SqliteSynchronous,
     /// Keep sent mail in this in-process transport instead of files or SMTP. Not a setting:
     /// tests read what was sent from it.
     pub memory_mail: Option<AsyncStubTransport>,
@@ -227,6 +231,7 @@ impl Settings {
             body_idle_timeout: BODY_IDLE_TIMEOUT,
             upload_slot_wait: UPLOAD_SLOT_WAIT,
             mail_idle_poll: MAIL_IDLE_POLL,
+            sqlite_synchronous: SqliteSynchronous::Full,
             memory_mail: None,
         })
     }

@@ -42,7 +42,7 @@ impl Application {
         private_files();
         fewer_malloc_arenas();
         create_private_dir(&settings.data_dir).context("DATA_DIR")?;
-        let db = Db::open(&settings.database_url)
+        let db = Db::open_with(&settings.database_url, settings.sqlite_synchronous)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
         let session_key = settings.load_session_key().context("SESSION_KEY")?;

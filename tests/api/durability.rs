@@ -73,6 +73,21 @@ async fn every_pooled_connection_is_in_wal_mode_and_syncs_fully() {
 }
 
 #[tokio::test]
+async fn the_benchmark_can_serve_with_synchronous_normal_to_measure_what_full_costs() {
+    let app = TestApp::builder()
+        .settings(|s| s.sqlite_synchronous = sqlx::sqlite::SqliteSynchronous::Normal)
+        .start()
+        .await;
+    for pool in [&app.db, &app.read_db] {
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 1, "NORMAL");
+    }
+}
+
+#[tokio::test]
 async fn every_acknowledged_registration_survives_a_sigkill() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
