@@ -26,6 +26,8 @@ if [ -f package.json ] && [ ! -f node_modules/axe-core/axe.min.js ]; then
 fi
 
 cargo fmt --all -- --check
+# The committed query data (.sqlx/) matches the queries and the migrations.
+scripts/sqlx.sh check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets "$@"
 # The fuzz targets are their own workspace, so nothing above builds them: check them here, so a
