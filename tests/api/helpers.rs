@@ -510,6 +510,66 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Submissions in `status` (None: all), as the staff queue counts them.
+    pub async fn submissions(&self, status: Option<&str>) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        let counts = partner_registry::db::submissions::counts(&mut conn)
+            .await
+            .unwrap();
+        counts
+            .iter()
+            .filter(|(s, _)| status.is_none_or(|wanted| s == wanted))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// (logos stored, of which claimed by a submission).
+    pub async fn logos(&self) -> (i64, i64) {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::logos::counts(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// A submission's revisions, newest first.
+    pub async fn revisions(&self, id: i64) -> Vec<partner_registry::db::submissions::RevisionRow> {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::submissions::revisions(&mut conn, id)
+            .await
+            .unwrap()
+    }
+
+    /// How many events a submission's history holds.
+    pub async fn event_count(&self, id: i64) -> usize {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::submissions::events(&mut conn, id)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// How many credentials links a submission has had.
+    pub async fn credential_links(&self, id: i64) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::credentials::count_for(&mut conn, id)
+            .await
+            .unwrap()
+    }
+
+    /// Staff accounts.
+    pub async fn staff_count(&self) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::count(&mut conn).await.unwrap()
+    }
+
+    /// Failed login attempts on record, for every email.
+    pub async fn login_failures(&self) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::failure_count(&mut conn)
+            .await
+            .unwrap()
+    }
+
     /// Every outbox row, oldest first.
     pub async fn outbox(&self) -> Vec<OutboxRow> {
         let mut conn = self.db.acquire().await.unwrap();
