@@ -246,7 +246,7 @@ async fn no_table_of_submissions_or_logos_holds_a_status_or_held_logo_token() {
     assert_eq!(response.status(), 422);
     let page = Html::parse_document(&response.text().await.unwrap());
     let logo_token = attr(&page, "input[name=logo_token]", "value").expect("a held logo");
-    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 1);
+    assert_eq!(app.logos().await.0, 1);
     assert_eq!(
         stored_anywhere(&app.db, &logo_token).await,
         Vec::<String>::new()
