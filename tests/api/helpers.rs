@@ -44,9 +44,12 @@ pub async fn spawn_app() -> TestApp {
 /// How a test wants its app: environment variables on top of the test defaults, then
 /// adjustments to what is not an environment setting, and optionally an earlier app's data
 /// folder (handed back by `stop`) to restart on.
+/// One adjustment of the settings, applied in order at `start`.
+type Tune = Box<dyn FnOnce(&mut Settings)>;
+
 pub struct TestAppBuilder {
     vars: HashMap<String, String>,
-    tunes: Vec<Box<dyn FnOnce(&mut Settings)>>,
+    tunes: Vec<Tune>,
     data_dir: Option<TempDir>,
     eml_files: bool,
 }

@@ -481,7 +481,10 @@ async fn staff_see_a_failed_email_and_their_retry_reaches_the_smtp_server() {
         .filter(|m| m.header("Message-ID").as_deref() == Some(&*failed_row.message_id))
         .collect();
     assert_eq!(resent.len(), 1, "the retried email reached the SMTP server");
-    assert_eq!(resent[0].recipients, [failed_row.recipient.clone()]);
+    assert_eq!(
+        resent[0].recipients,
+        std::slice::from_ref(&failed_row.recipient)
+    );
 }
 
 #[tokio::test]
