@@ -1,8 +1,8 @@
 //! Staff accounts, their sessions and the login throttle.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct StaffRow {
     pub id: i64,
     pub email: String,
@@ -11,7 +11,7 @@ pub struct StaffRow {
 }
 
 pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM staff")
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM staff"#)
         .fetch_one(conn)
         .await
 }
@@ -24,14 +24,14 @@ pub async fn insert(
     password_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO staff (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (email) DO NOTHING RETURNING id",
+        email,
+        name,
+        password_hash,
+        now,
     )
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -45,14 +45,14 @@ pub async fn insert_first(
     password_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "INSERT INTO staff (email, name, password_hash, created_at)
-         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM staff) RETURNING id",
+    sqlx::query_scalar!(
+        r#"INSERT INTO staff (email, name, password_hash, created_at)
+         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM staff) RETURNING id AS "id!: i64""#,
+        email,
+        name,
+        password_hash,
+        now,
     )
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -61,10 +61,13 @@ pub async fn find_by_email(
     conn: &mut SqliteConnection,
     email: &str,
 ) -> sqlx::Result<Option<StaffRow>> {
-    sqlx::query_as("SELECT id, email, name, password_hash FROM staff WHERE email = ?")
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        StaffRow,
+        r#"SELECT id AS "id!", email, name, password_hash FROM staff WHERE email = ?"#,
+        email,
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Login attempts for `email` (case-insensitive, as typed) since `since` that still count:
@@ -74,11 +77,13 @@ pub async fn recent_attempts(
     email: &str,
     since: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = ? AND at > ?")
-        .bind(email)
-        .bind(since)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM login_failures WHERE email = ? AND at > ?"#,
+        email,
+        since,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Count an attempt as failed before its password is checked (so parallel guesses are
@@ -88,15 +93,16 @@ pub async fn record_attempt(
     email: &str,
     now: i64,
 ) -> sqlx::Result<i64> {
-    let id =
-        sqlx::query_scalar("INSERT INTO login_failures (email, at) VALUES (?, ?) RETURNING rowid")
-            .bind(email)
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?;
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO login_failures (email, at) VALUES (?, ?) RETURNING rowid AS "rowid!: i64""#,
+        email,
+        now,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     // Old failures no longer count; keep the table small.
-    sqlx::query("DELETE FROM login_failures WHERE at < ?")
-        .bind(now - 24 * 60 * 60)
+    let day_ago = now - 24 * 60 * 60;
+    sqlx::query!("DELETE FROM login_failures WHERE at < ?", day_ago)
         .execute(conn)
         .await?;
     Ok(id)
@@ -104,8 +110,7 @@ pub async fn record_attempt(
 
 /// An attempt that succeeded, or was never checked, is no failure.
 pub async fn forget_attempt(conn: &mut SqliteConnection, attempt: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE rowid = ?")
-        .bind(attempt)
+    sqlx::query!("DELETE FROM login_failures WHERE rowid = ?", attempt)
         .execute(conn)
         .await?;
     Ok(())
@@ -117,17 +122,19 @@ pub async fn create_session(
     staff_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO staff_sessions (id_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
-        .bind(id_hash)
-        .bind(staff_id)
-        .bind(now)
-        .bind(now)
-        .execute(conn)
+    sqlx::query!(
+        "INSERT INTO staff_sessions (id_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+        id_hash,
+        staff_id,
+        now,
+        now,
+    )
+    .execute(conn)
         .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub staff_id: i64,
     pub email: String,
@@ -140,11 +147,12 @@ pub async fn find_session(
     conn: &mut SqliteConnection,
     id_hash: &str,
 ) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SessionRow,
         "SELECT s.staff_id, st.email, st.name, s.created_at, s.last_seen_at
          FROM staff_sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id_hash = ?",
+        id_hash,
     )
-    .bind(id_hash)
     .fetch_optional(conn)
     .await
 }
@@ -154,17 +162,18 @@ pub async fn touch_session(
     id_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE staff_sessions SET last_seen_at = ? WHERE id_hash = ?")
-        .bind(now)
-        .bind(id_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE staff_sessions SET last_seen_at = ? WHERE id_hash = ?",
+        now,
+        id_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM staff_sessions WHERE id_hash = ?")
-        .bind(id_hash)
+    sqlx::query!("DELETE FROM staff_sessions WHERE id_hash = ?", id_hash)
         .execute(conn)
         .await?;
     Ok(())
@@ -175,11 +184,13 @@ pub async fn delete_expired_sessions(
     idle_before: i64,
     created_before: i64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?")
-        .bind(idle_before)
-        .bind(created_before)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?",
+        idle_before,
+        created_before,
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod login_limits;
 mod mail;
+mod read_model;
 mod register;
 mod review;
 mod secrets;
