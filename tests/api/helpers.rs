@@ -521,7 +521,7 @@ impl TestApp {
             .unwrap();
         counts
             .iter()
-            .filter(|(s, _)| status.is_none_or(|wanted| s == wanted))
+            .filter(|(s, _)| status.is_none_or(|wanted| s.as_str() == wanted))
             .map(|(_, n)| n)
             .sum()
     }
@@ -535,7 +535,7 @@ impl TestApp {
     }
 
     /// A submission's revisions, newest first.
-    pub async fn revisions(&self, id: i64) -> Vec<partner_registry::db::submissions::RevisionRow> {
+    pub async fn revisions(&self, id: i64) -> Vec<partner_registry::domain::revision::Revision> {
         let mut conn = self.db.acquire().await.unwrap();
         partner_registry::db::submissions::revisions(&mut conn, id)
             .await
@@ -571,6 +571,14 @@ impl TestApp {
         partner_registry::db::staff::failure_count(&mut conn)
             .await
             .unwrap()
+    }
+
+    /// How many different logos a submission's revisions show.
+    pub async fn distinct_logos(&self, id: i64) -> usize {
+        let revisions = self.revisions(id).await;
+        let logos: std::collections::HashSet<&str> =
+            revisions.iter().map(|r| r.logo.0.as_str()).collect();
+        logos.len()
     }
 
     /// Every outbox row, oldest first.
