@@ -169,12 +169,14 @@ async fn public_pages_describe_themselves() {
 
 #[tokio::test]
 async fn a_configured_brand_names_the_form_the_preview_and_the_emails() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("PORTAL_NAME".into(), "Pleo Partner Hub".into());
-        vars.insert("PLATFORM_NAME".into(), "Pleo".into());
-        vars.insert("SUPPORT_EMAIL".into(), "partners@pleo.example".into());
-    })
-    .await;
+    // `.eml` files: the sender's display name is read from the message as written.
+    let app = TestApp::builder()
+        .var("PORTAL_NAME", "Pleo Partner Hub")
+        .var("PLATFORM_NAME", "Pleo")
+        .var("SUPPORT_EMAIL", "partners@pleo.example")
+        .eml_files()
+        .start()
+        .await;
     let page = app.get_html("/register").await;
     assert!(select(&page, "title")[0].ends_with("· Pleo Partner Hub"));
     assert_eq!(select(&page, ".site-header .brand"), ["Pleo Partner Hub"]);
