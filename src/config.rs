@@ -10,6 +10,7 @@ use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use url::Url;
 
+use crate::auth::mfa::MfaPolicy;
 use crate::client_addr::TrustedProxies;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -102,6 +103,8 @@ pub struct Settings {
     /// Staff login attempts a minute per client address; 0 = off.
     pub login_rate_limit: u32,
     pub trusted_proxies: TrustedProxies,
+    /// `STAFF_MFA`: whether every staff account must have a second factor (SPEC §9).
+    pub staff_mfa: MfaPolicy,
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
@@ -199,6 +202,11 @@ impl Settings {
             .transpose()
             .map_err(|e| bad("TRUSTED_PROXIES", e))?
             .unwrap_or_default();
+        let staff_mfa = match get("STAFF_MFA") {
+            Some(raw) => MfaPolicy::parse(raw).map_err(|e| bad("STAFF_MFA", e))?,
+            None if app_env == AppEnv::Production => MfaPolicy::Required,
+            None => MfaPolicy::Optional,
+        };
 
         Ok(Settings {
             bind_addr,
@@ -213,6 +221,7 @@ impl Settings {
             register_rate_limit,
             login_rate_limit,
             trusted_proxies,
+            staff_mfa,
             run_mail_worker: true,
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,

@@ -16,6 +16,12 @@ pub enum AppError {
     NotFound,
     #[error("Please sign in.")]
     LoginRequired,
+    /// `STAFF_MFA=required` and the account has no second factor yet: 303 to enrolment.
+    #[error("Add a second factor to your account first.")]
+    SecondFactorRequired,
+    /// A reviewer on an admin's page.
+    #[error("Only admins can do this. Ask an admin if you need it done.")]
+    AdminOnly,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -60,6 +66,8 @@ impl AppError {
             AppError::Forbidden => "Request refused",
             AppError::NotFound => "Not found",
             AppError::LoginRequired => "Sign in",
+            AppError::SecondFactorRequired => "Add a second factor",
+            AppError::AdminOnly => "Admins only",
             AppError::PayloadTooLarge(_) => "Upload too large",
             AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
             AppError::RequestTimeout(_) => "Request too slow",
@@ -77,7 +85,8 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::SecondFactorRequired => StatusCode::SEE_OTHER,
+            AppError::AdminOnly => StatusCode::FORBIDDEN,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -96,6 +105,11 @@ impl ResponseError for AppError {
         if let AppError::LoginRequired = self {
             return HttpResponse::SeeOther()
                 .insert_header((actix_web::http::header::LOCATION, "/staff/login"))
+                .finish();
+        }
+        if let AppError::SecondFactorRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, "/staff/account"))
                 .finish();
         }
         let page = ErrorPage {

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::mfa::{KeySeal, MfaPolicy};
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
 use crate::config::Settings;
@@ -58,6 +59,10 @@ pub struct AppState {
     /// How long a form waits for one of the `upload_slots`.
     pub upload_slot_wait: Duration,
     pub logo_checker: LogoChecker,
+    /// `STAFF_MFA` (SPEC §9).
+    pub staff_mfa: MfaPolicy,
+    /// Seals staff TOTP keys under a key derived from the session key.
+    pub totp_seal: KeySeal,
     /// Taken by the busy write paths before they write (see `db::WriteGate`).
     pub write_gate: WriteGate,
     /// Wakes the mail worker once new mail is committed, instead of at its next poll.
@@ -127,6 +132,8 @@ impl Application {
             body_idle_timeout: settings.body_idle_timeout,
             upload_slot_wait: settings.upload_slot_wait,
             logo_checker: LogoChecker::start(cores)?,
+            staff_mfa: settings.staff_mfa,
+            totp_seal: KeySeal::new(session_key.expose_secret()),
             write_gate: write_gate.clone(),
             mail_wake: mail_wake.clone(),
             blank_form: std::sync::OnceLock::new(),

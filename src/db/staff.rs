@@ -2,12 +2,18 @@
 
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::auth::mfa::Role;
+use crate::auth::random_token;
+
 #[derive(Debug, Clone, FromRow)]
 pub struct StaffRow {
     pub id: i64,
     pub email: String,
     pub name: String,
     pub password_hash: String,
+    pub disabled_at: Option<i64>,
+    /// Whether a second factor is on (its key confirmed with a code).
+    pub mfa_enabled: bool,
 }
 
 pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
@@ -16,22 +22,31 @@ pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
         .await
 }
 
-/// Returns false when the email is taken.
+/// Returns `None` when the email is taken. The account is an admin when `role` says so or when
+/// it is the first one (SPEC §9), decided in the same statement.
 pub async fn insert(
     conn: &mut SqliteConnection,
     email: &str,
     name: &str,
     password_hash: &str,
+    role: Role,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "INSERT INTO staff (email, name, password_hash, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (email) DO NOTHING RETURNING id",
+    let public_id = random_token(16);
+    let role = role.as_str();
+    sqlx::query_scalar!(
+        r#"INSERT INTO staff (email, name, password_hash, created_at, public_id, role)
+         SELECT ?, ?, ?, ?, ?,
+                CASE WHEN NOT EXISTS (SELECT 1 FROM staff) THEN 'admin' ELSE ? END
+         WHERE true
+         ON CONFLICT (email) DO NOTHING RETURNING id AS "id!""#,
+        email,
+        name,
+        password_hash,
+        now,
+        public_id,
+        role
     )
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -45,14 +60,16 @@ pub async fn insert_first(
     password_hash: &str,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "INSERT INTO staff (email, name, password_hash, created_at)
-         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM staff) RETURNING id",
+    let public_id = random_token(16);
+    sqlx::query_scalar!(
+        r#"INSERT INTO staff (email, name, password_hash, created_at, public_id, role)
+         SELECT ?, ?, ?, ?, ?, 'admin' WHERE NOT EXISTS (SELECT 1 FROM staff) RETURNING id AS "id!""#,
+        email,
+        name,
+        password_hash,
+        now,
+        public_id
     )
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(now)
     .fetch_optional(conn)
     .await
 }
@@ -61,10 +78,15 @@ pub async fn find_by_email(
     conn: &mut SqliteConnection,
     email: &str,
 ) -> sqlx::Result<Option<StaffRow>> {
-    sqlx::query_as("SELECT id, email, name, password_hash FROM staff WHERE email = ?")
-        .bind(email)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        StaffRow,
+        r#"SELECT id AS "id!", email, name, password_hash, disabled_at,
+                totp_enabled_at IS NOT NULL AS "mfa_enabled!: bool"
+         FROM staff WHERE email = ?"#,
+        email
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Login attempts for `email` (case-insensitive, as typed) since `since` that still count:
@@ -111,42 +133,74 @@ pub async fn forget_attempt(conn: &mut SqliteConnection, attempt: i64) -> sqlx::
     Ok(())
 }
 
+/// `stage` is `password` for a login waiting for its second factor, else `signed_in`.
 pub async fn create_session(
     conn: &mut SqliteConnection,
     id_hash: &str,
     staff_id: i64,
+    stage: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO staff_sessions (id_hash, staff_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
-        .bind(id_hash)
-        .bind(staff_id)
-        .bind(now)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO staff_sessions (id_hash, staff_id, created_at, last_seen_at, stage)
+         VALUES (?, ?, ?, ?, ?)",
+        id_hash,
+        staff_id,
+        now,
+        now,
+        stage
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     pub staff_id: i64,
+    pub public_id: String,
     pub email: String,
     pub name: String,
+    pub role: String,
+    pub mfa_enabled: bool,
+    pub stage: String,
     pub created_at: i64,
     pub last_seen_at: i64,
 }
 
+/// A session of an account that is not disabled.
 pub async fn find_session(
     conn: &mut SqliteConnection,
     id_hash: &str,
 ) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(
-        "SELECT s.staff_id, st.email, st.name, s.created_at, s.last_seen_at
-         FROM staff_sessions s JOIN staff st ON st.id = s.staff_id WHERE s.id_hash = ?",
+    sqlx::query_as!(
+        SessionRow,
+        r#"SELECT s.staff_id, st.public_id AS "public_id!", st.email, st.name, st.role,
+                st.totp_enabled_at IS NOT NULL AS "mfa_enabled!: bool", s.stage,
+                s.created_at, s.last_seen_at
+         FROM staff_sessions s JOIN staff st ON st.id = s.staff_id
+         WHERE s.id_hash = ? AND st.disabled_at IS NULL"#,
+        id_hash
     )
-    .bind(id_hash)
     .fetch_optional(conn)
     .await
+}
+
+/// End every session of an account but `keep` (the one changing its own password).
+pub async fn delete_sessions_of(
+    conn: &mut SqliteConnection,
+    staff_id: i64,
+    keep: Option<&str>,
+) -> sqlx::Result<u64> {
+    let keep = keep.unwrap_or("");
+    let done = sqlx::query!(
+        "DELETE FROM staff_sessions WHERE staff_id = ? AND id_hash <> ?",
+        staff_id,
+        keep
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn touch_session(
