@@ -277,15 +277,7 @@ pub async fn request_changes(
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
-    transition(
-        &mut tx,
-        &submission,
-        action,
-        Some(&message),
-        &by.name,
-        now,
-    )
-    .await?;
+    transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {

@@ -72,7 +72,10 @@ pub async fn create_first_staff(
 }
 
 /// The trimmed name and email, or every problem with them (an invitation checks these alone).
-pub fn check_name_and_email<'a>(name: &'a str, email: &'a str) -> Result<(&'a str, &'a str), Vec<String>> {
+pub fn check_name_and_email<'a>(
+    name: &'a str,
+    email: &'a str,
+) -> Result<(&'a str, &'a str), Vec<String>> {
     let mut errors = Vec::new();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -132,7 +135,15 @@ pub async fn disable_from_command_line(pool: &SqlitePool, email: &str) -> anyhow
         name: "command line".to_owned(),
         client: "local".to_owned(),
     };
-    db::audit::record(&mut tx, &by, db::audit::Kind::Disabled, Some(email), None, now).await?;
+    db::audit::record(
+        &mut tx,
+        &by,
+        db::audit::Kind::Disabled,
+        Some(email),
+        None,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -84,7 +84,13 @@ impl KeySeal {
         let aad = staff_id.to_be_bytes();
         let sealed = self
             .cipher
-            .encrypt(&nonce, Payload { msg: key, aad: &aad })
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: key,
+                    aad: &aad,
+                },
+            )
             .expect("encryption into a Vec cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);

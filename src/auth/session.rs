@@ -12,10 +12,10 @@ use sqlx::SqliteConnection;
 
 use crate::auth::csrf::CsrfBinding;
 use crate::auth::mfa::{MfaPolicy, Role};
-use crate::client_addr::ClientAddr;
-use crate::db::audit::Actor;
 use crate::auth::{is_token_shaped, random_token, sha256_hex};
+use crate::client_addr::ClientAddr;
 use crate::db;
+use crate::db::audit::Actor;
 use crate::error::AppError;
 use crate::startup::AppState;
 

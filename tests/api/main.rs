@@ -1,6 +1,7 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
 mod anti_forgery;
+mod audit;
 mod client_addr;
 mod credentials;
 mod durability;
@@ -8,7 +9,9 @@ mod helpers;
 mod hostile;
 mod login_limits;
 mod mail;
+mod mfa;
 mod register;
+mod roles;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]

@@ -10,13 +10,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::accounts::{NewStaffError, create_first_staff};
-use crate::auth::mfa::MfaPolicy;
-use crate::db::audit::{Actor, Kind};
 use crate::auth::csrf::{CsrfBinding, CsrfForm, TokenOnly, Visitor};
+use crate::auth::mfa::MfaPolicy;
 use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
 use crate::client_addr::ClientAddr;
 use crate::db;
+use crate::db::audit::{Actor, Kind};
 use crate::error::AppError;
 use crate::routes::register::form_response;
 use crate::routes::staff::see_other;

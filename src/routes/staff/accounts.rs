@@ -379,8 +379,14 @@ pub async fn accept_invitation(
             "{email} already has a staff account. Sign in with it instead."
         )));
     };
-    let cookie =
-        session::start_in(&mut tx, state.secure_cookies, id, session::STAGE_SIGNED_IN, now).await?;
+    let cookie = session::start_in(
+        &mut tx,
+        state.secure_cookies,
+        id,
+        session::STAGE_SIGNED_IN,
+        now,
+    )
+    .await?;
     db::accounts::set_last_login(&mut tx, id, now).await?;
     let by = Actor {
         staff_id: Some(id),

@@ -134,11 +134,9 @@ pub async fn second_step(
                     .await?
                     .then_some(Proof::Code),
                 None => match mfa::recovery_code_hash(&form.code) {
-                    Some(hash) => {
-                        db::mfa::use_recovery_code(&mut tx, pending.staff_id, &hash, now)
-                            .await?
-                            .then_some(Proof::RecoveryCode)
-                    }
+                    Some(hash) => db::mfa::use_recovery_code(&mut tx, pending.staff_id, &hash, now)
+                        .await?
+                        .then_some(Proof::RecoveryCode),
                     None => None,
                 },
             }
@@ -357,7 +355,15 @@ pub async fn change_password(
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     db::accounts::set_password(&mut tx, staff.id, &hash).await?;
     db::staff::delete_sessions_of(&mut tx, staff.id, Some(staff.session_hash())).await?;
-    db::audit::record(&mut tx, &staff.actor(), Kind::PasswordChanged, None, None, now).await?;
+    db::audit::record(
+        &mut tx,
+        &staff.actor(),
+        Kind::PasswordChanged,
+        None,
+        None,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(see_other("/staff/account?done=password"))
 }
