@@ -26,5 +26,7 @@ if [ -f package.json ] && [ ! -f node_modules/axe-core/axe.min.js ]; then
 fi
 
 cargo fmt --all -- --check
+# The committed query data (.sqlx/) matches the queries and the migrations.
+scripts/sqlx.sh check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets "$@"

@@ -15,7 +15,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]

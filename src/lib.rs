@@ -11,4 +11,6 @@ pub mod middleware;
 pub mod review;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
+pub mod uploads;

@@ -59,7 +59,6 @@ enum StaffCommand {
 
 #[tokio::main]
 async fn main() {
-    fewer_malloc_arenas();
     telemetry::init();
     let cli = Cli::parse();
     // Before any command writes a file: the database and backups are private (SPEC §6).
@@ -104,17 +103,17 @@ async fn staff_add(settings: Settings, email: &str, name: &str, admin: bool) -> 
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     partner_registry::startup::create_private_dir(&settings.data_dir)?;
-    let pool = db::connect(&settings.database_url).await?;
+    let db = db::Db::open(&settings.database_url).await?;
     let role = if admin { Role::Admin } else { Role::Reviewer };
-    create_staff_as(&pool, name, email, SecretString::from(password), role).await?;
+    create_staff_as(&db.write, name, email, SecretString::from(password), role).await?;
     println!("Staff account created for {}.", email.trim());
     Ok(())
 }
 
 async fn staff_disable(settings: Settings, email: &str) -> anyhow::Result<()> {
-    let pool = db::connect(&settings.database_url).await?;
+    let db = db::Db::open(&settings.database_url).await?;
     let email = email.trim();
-    partner_registry::auth::accounts::disable_from_command_line(&pool, email).await?;
+    partner_registry::auth::accounts::disable_from_command_line(&db.write, email).await?;
     println!("Staff account {email} is disabled; its sessions have ended.");
     Ok(())
 }
@@ -123,22 +122,10 @@ async fn backup(settings: Settings, file: &std::path::Path) -> anyhow::Result<()
     if file.exists() {
         anyhow::bail!("{} already exists; choose a new file name", file.display());
     }
-    let pool = db::connect(&settings.database_url).await?;
-    db::backup(&pool, file).await?;
+    let db = db::Db::open(&settings.database_url).await?;
+    // `VACUUM INTO` only reads this database, but SQLite counts it as a write, so the
+    // read pool's `query_only` refuses it.
+    db::backup(&db.write, file).await?;
     println!("Backup written to {}.", file.display());
     Ok(())
-}
-
-/// glibc gives threads up to 8 malloc arenas per core, and each arena keeps the memory freed
-/// in it. Upload buffers (~1 MiB each) are allocated on the HTTP threads and freed on the logo
-/// checkers', so a burst of 50 concurrent 1 MiB uploads kept ~200 MB resident for ~60 MB in
-/// use. Two arenas keep that burst near 100 MB at no measurable cost in throughput. (Also
-/// mapping buffers of 1 MiB and more straight from the kernel saved another ~10 MB but cost
-/// ~20 % more CPU per registration in page faults: not worth it.)
-fn fewer_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes an allocator parameter, under the allocator's own lock.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }

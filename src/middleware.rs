@@ -8,7 +8,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, ResponseError};
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// No inline script anywhere; images may be local previews (`blob:`) of a chosen logo file.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' blob: data:; \

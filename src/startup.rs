@@ -10,78 +10,29 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use sqlx::SqlitePool;
-use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
-use crate::auth::mfa::{KeySeal, MfaPolicy};
+use crate::auth::mfa::KeySeal;
 use crate::auth::password::HashingPool;
-use crate::client_addr::{RateLimit, TrustedProxies};
+use crate::client_addr::RateLimit;
 use crate::config::Settings;
-use crate::db::WriteGate;
-use crate::domain::AppEnv;
-use crate::domain::scopes::ScopeCatalogue;
+use crate::db::Db;
 use crate::logo_checker::LogoChecker;
 use crate::mail::Outbox;
 use crate::mail::seal::LinkSeal;
 use crate::mail::transport::MailTransport;
 use crate::mail::worker::{Worker, WorkerHandle};
+use crate::routes::form::BodyTimeouts;
+use crate::state::AppState;
+use crate::uploads::Uploads;
 use crate::{db, middleware, routes};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: SqlitePool,
-    pub env: AppEnv,
-    pub public_url: Url,
-    pub scopes: ScopeCatalogue,
-    pub csrf: CsrfKey,
-    /// Queues mail with its links sealed under a key derived from the session key.
-    pub outbox: Outbox,
-    /// `REGISTER_RATE_LIMIT`, per client address.
-    pub register_limiter: RateLimit,
-    /// `LOGIN_RATE_LIMIT`: every step of a staff login counts, per client address.
-    pub login_limiter: RateLimit,
-    /// Every Argon2 run of the server (logins, the setup page) goes through it: each holds
-    /// 19 MiB, so they are bounded (see `HashingPool`).
-    pub hasher: HashingPool,
-    /// Whose `X-Forwarded-For` is believed (see `client_addr`).
-    pub trusted_proxies: TrustedProxies,
-    /// `Secure` and `__Host-` cookies when the public URL is https.
-    pub secure_cookies: bool,
-    /// The SHA-256 (hex) of the first-run setup link's token, while no staff account exists:
-    /// the token itself is printed once and not kept (tokens are keys, SPEC §6).
-    pub setup_token_hash: Option<String>,
-    /// How long a client may take to send a form's body.
-    pub body_timeout: Duration,
-    /// How long a form's body may send nothing before it is cut off.
-    pub body_idle_timeout: Duration,
-    /// How long a form waits for one of the `upload_slots`.
-    pub upload_slot_wait: Duration,
-    pub logo_checker: LogoChecker,
-    /// `STAFF_MFA` (SPEC §9).
-    pub staff_mfa: MfaPolicy,
-    /// Seals staff TOTP keys under a key derived from the session key.
-    pub totp_seal: KeySeal,
-    /// Taken by the busy write paths before they write (see `db::WriteGate`).
-    pub write_gate: WriteGate,
-    /// Wakes the mail worker once new mail is committed, instead of at its next poll.
-    pub mail_wake: Arc<Notify>,
-    /// `GET /register`'s page around the visitor's token, rendered on first use.
-    pub blank_form: std::sync::OnceLock<(String, String)>,
-    /// Forms whose body is being read or whose logo waits for its check, at most: each may
-    /// hold up to 2 MiB, so a burst of uploads waits in the kernel's socket buffers instead.
-    pub upload_slots: Semaphore,
-}
-
-/// Registration forms read and checked at once (see `AppState::upload_slots`).
-pub const UPLOAD_SLOTS: usize = 16;
 
 pub struct Application {
     port: u16,
     public_url: Url,
     setup_url: Option<Url>,
-    db: SqlitePool,
+    db: Db,
     server: Server,
     mail_worker: Worker,
     mail_task: Option<WorkerHandle>,
@@ -90,8 +41,9 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         private_files();
+        fewer_malloc_arenas();
         create_private_dir(&settings.data_dir).context("DATA_DIR")?;
-        let db = db::connect(&settings.database_url)
+        let db = Db::open(&settings.database_url)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
         let session_key = settings.load_session_key().context("SESSION_KEY")?;
@@ -113,8 +65,6 @@ impl Application {
                 .expect("a path")
         });
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let write_gate = WriteGate::default();
-        let mail_wake = Arc::new(Notify::new());
         let state = web::Data::new(AppState {
             db: db.clone(),
             env: settings.app_env,
@@ -128,24 +78,20 @@ impl Application {
             hasher: HashingPool::for_this_machine()?,
             secure_cookies: https,
             setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
-            body_timeout: settings.body_timeout,
-            body_idle_timeout: settings.body_idle_timeout,
-            upload_slot_wait: settings.upload_slot_wait,
-            logo_checker: LogoChecker::start(cores)?,
+            body_timeouts: BodyTimeouts {
+                whole: settings.body_timeout,
+                idle: settings.body_idle_timeout,
+            },
+            uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
             staff_mfa: settings.staff_mfa,
             totp_seal: KeySeal::new(session_key.expose_secret()),
-            write_gate: write_gate.clone(),
-            mail_wake: mail_wake.clone(),
-            blank_form: std::sync::OnceLock::new(),
-            upload_slots: Semaphore::new(UPLOAD_SLOTS),
         });
 
         spawn_housekeeping(state.clone().into_inner());
         let transport = MailTransport::from_settings(&settings)?;
         let mail_worker = Worker::new(
-            db.clone(),
-            write_gate,
-            mail_wake,
+            db.write.clone(),
+            state.outbox.wake_handle(),
             transport,
             settings.mail_from.clone(),
             state.outbox.seal().clone(),
@@ -195,7 +141,7 @@ impl Application {
         self.setup_url.as_ref()
     }
 
-    pub fn db(&self) -> SqlitePool {
+    pub fn db(&self) -> Db {
         self.db.clone()
     }
 
@@ -245,12 +191,23 @@ pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// glibc gives threads up to 8 malloc arenas per core, and each arena keeps the memory freed
+/// in it. Upload buffers (~1 MiB each) are allocated on the HTTP threads and freed on the logo
+/// checkers', so a burst of 50 concurrent 1 MiB uploads kept ~200 MB resident for ~60 MB in
+/// use. Two arenas keep that burst near 100 MB at no measurable cost in throughput
+/// (docs/benchmarks.md, figure (d)). Set here rather than in `main`, so tests run what
+/// production runs.
+fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes an allocator parameter, under the allocator's own lock.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// With no staff account yet, print a one-time link to create the first one.
-async fn first_run_setup_token(
-    db: &SqlitePool,
-    public_url: &Url,
-) -> anyhow::Result<Option<String>> {
-    let mut conn = db.acquire().await?;
+async fn first_run_setup_token(db: &Db, public_url: &Url) -> anyhow::Result<Option<String>> {
+    let mut conn = db.read.acquire().await?;
     if db::staff::count(&mut conn).await? > 0 {
         return Ok(None);
     }
@@ -268,7 +225,7 @@ fn spawn_housekeeping(state: Arc<AppState>) {
             tick.tick().await;
             state.register_limiter.retain_recent();
             state.login_limiter.retain_recent();
-            match state.db.acquire().await {
+            match state.db.write.acquire().await {
                 Ok(mut conn) => {
                     let now = db::now();
                     if let Err(e) = db::logos::expire_unclaimed(&mut conn, now).await {

@@ -24,7 +24,7 @@ use url::form_urlencoded;
 
 use crate::auth::{is_token_shaped, random_token};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -188,7 +188,7 @@ where
                 .cloned()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
             let sender = S::resolve(&req, &state).await?;
-            let body = read_urlencoded(&req, payload, state.body_timeout)
+            let body = read_urlencoded(&req, payload, state.body_timeouts.whole)
                 .await?
                 .ok_or(AppError::Forbidden)?;
             let (token, rest) = take_token(&body).ok_or(AppError::Forbidden)?;

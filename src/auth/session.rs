@@ -17,7 +17,7 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::Actor;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const IDLE_TIMEOUT_SECONDS: i64 = 30 * 60;
 pub const ABSOLUTE_TIMEOUT_SECONDS: i64 = 8 * 60 * 60;
@@ -85,7 +85,7 @@ impl StaffUser {
     }
 
     pub async fn logout(self, state: &AppState) -> Result<Cookie<'static>, AppError> {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.write.acquire().await?;
         db::staff::delete_session(&mut conn, &self.session_hash).await?;
         Ok(removal_cookie(state.secure_cookies))
     }
@@ -100,8 +100,7 @@ async fn live_session(
         .filter(|v| is_token_shaped(v))
         .ok_or(AppError::LoginRequired)?;
     let session_hash = sha256_hex(&id);
-    let mut conn = state.db.acquire().await?;
-    let row = db::staff::find_session(&mut conn, &session_hash)
+    let row = db::staff::find_session(&mut *state.db.read.acquire().await?, &session_hash)
         .await?
         .ok_or(AppError::LoginRequired)?;
     let now = db::now();
@@ -111,11 +110,11 @@ async fn live_session(
         SECOND_FACTOR_TIMEOUT_SECONDS
     };
     if now - row.last_seen_at > IDLE_TIMEOUT_SECONDS || now - row.created_at > lifetime {
-        db::staff::delete_session(&mut conn, &session_hash).await?;
+        db::staff::delete_session(&mut *state.db.write.acquire().await?, &session_hash).await?;
         return Err(AppError::LoginRequired);
     }
     if row.stage == STAGE_SIGNED_IN && now - row.last_seen_at >= TOUCH_EVERY_SECONDS {
-        db::staff::touch_session(&mut conn, &session_hash, now).await?;
+        db::staff::touch_session(&mut *state.db.write.acquire().await?, &session_hash, now).await?;
     }
     Ok((session_hash, row))
 }
@@ -265,7 +264,7 @@ pub async fn start_in(
 
 /// A fresh full session for `staff_id`.
 pub async fn start(state: &AppState, staff_id: i64) -> Result<Cookie<'static>, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     start_in(
         &mut conn,
         state.secure_cookies,

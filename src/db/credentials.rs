@@ -1,9 +1,9 @@
 //! One-time credentials links. Only the SHA-256 of a link's token is stored.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 /// A link and the client it is for.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct LinkRow {
     pub submission_id: i64,
     pub expires_at: i64,
@@ -20,26 +20,27 @@ pub async fn insert(
     now: i64,
     expires_at: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at)
          VALUES (?, ?, ?, ?)",
+        token_hash,
+        submission_id,
+        now,
+        expires_at,
     )
-    .bind(token_hash)
-    .bind(submission_id)
-    .bind(now)
-    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 pub async fn find(conn: &mut SqliteConnection, token_hash: &str) -> sqlx::Result<Option<LinkRow>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        LinkRow,
         "SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at, s.client_id, s.client_name
          FROM credential_links l JOIN submissions s ON s.id = l.submission_id
          WHERE l.token_hash = ?",
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(conn)
     .await
 }
@@ -50,11 +51,11 @@ pub async fn mark_used(
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE credential_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+        now,
+        token_hash,
     )
-    .bind(now)
-    .bind(token_hash)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -66,12 +67,12 @@ pub async fn revoke_unused(
     submission_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE credential_links SET revoked_at = ?
          WHERE submission_id = ? AND used_at IS NULL AND revoked_at IS NULL",
+        now,
+        submission_id,
     )
-    .bind(now)
-    .bind(submission_id)
     .execute(conn)
     .await?;
     Ok(())

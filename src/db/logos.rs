@@ -20,16 +20,18 @@ pub async fn insert(
     side: u32,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let hold_token_hash = hold_token.map(sha256_hex);
+    let claimed = hold_token.is_none();
+    sqlx::query!(
         "INSERT INTO logos (id, hold_token_hash, png, side, claimed, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
+        id.0,
+        hold_token_hash,
+        png,
+        side,
+        claimed,
+        now,
     )
-    .bind(&id.0)
-    .bind(hold_token.map(sha256_hex))
-    .bind(png)
-    .bind(side)
-    .bind(hold_token.is_none())
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -41,11 +43,14 @@ pub async fn find_held(
     hold_token: &str,
     now: i64,
 ) -> sqlx::Result<Option<LogoId>> {
-    let id: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM logos WHERE hold_token_hash = ? AND claimed = 0 AND created_at > ?",
+    let hash = sha256_hex(hold_token);
+    let since = now - HOLD_SECONDS;
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!" FROM logos
+           WHERE hold_token_hash = ? AND claimed = 0 AND created_at > ?"#,
+        hash,
+        since,
     )
-    .bind(sha256_hex(hold_token))
-    .bind(now - HOLD_SECONDS)
     .fetch_optional(conn)
     .await?;
     Ok(id.map(LogoId))
@@ -56,11 +61,12 @@ pub async fn find_held(
 /// found it (`find_held`). A logo already claimed by a twin of this form, sent twice at once, is
 /// claimed again: both submissions were sent with it.
 pub async fn claim(conn: &mut SqliteConnection, id: &LogoId, now: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let since = now - HOLD_SECONDS;
+    let done = sqlx::query!(
         "UPDATE logos SET claimed = 1, hold_token_hash = NULL WHERE id = ? AND created_at > ?",
+        id.0,
+        since,
     )
-    .bind(&id.0)
-    .bind(now - HOLD_SECONDS)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -68,23 +74,24 @@ pub async fn claim(conn: &mut SqliteConnection, id: &LogoId, now: i64) -> sqlx::
 
 /// Only claimed logos are served: a held one belongs to a form nobody has sent yet.
 pub async fn png(conn: &mut SqliteConnection, id: &str) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT png FROM logos WHERE id = ? AND claimed = 1")
-        .bind(id)
+    sqlx::query_scalar!("SELECT png FROM logos WHERE id = ? AND claimed = 1", id)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn held_png(conn: &mut SqliteConnection, id: &LogoId) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT png FROM logos WHERE id = ?")
-        .bind(&id.0)
+    sqlx::query_scalar!("SELECT png FROM logos WHERE id = ?", id.0)
         .fetch_optional(conn)
         .await
 }
 
 pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM logos WHERE claimed = 0 AND created_at <= ?")
-        .bind(now - HOLD_SECONDS)
-        .execute(conn)
-        .await?;
+    let until = now - HOLD_SECONDS;
+    let done = sqlx::query!(
+        "DELETE FROM logos WHERE claimed = 0 AND created_at <= ?",
+        until
+    )
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }

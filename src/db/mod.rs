@@ -12,12 +12,10 @@ pub mod staff;
 pub mod submissions;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Does the database answer? (`/healthz`)
 pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
@@ -27,60 +25,70 @@ pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
         .map(drop)
 }
 
+/// The database, as two pools over one file.
+///
 /// SQLite lets one connection write at a time. A connection that finds the write lock taken
 /// sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms) and does not notice when the lock is
-/// freed: under a burst of registrations, with the mail worker writing too, a registration's
-/// commit waited up to a second (p99 1.1 s at 300 registrations/s) with the cores partly idle.
-/// The busy write paths (registrations, resubmissions, the mail worker) take this gate first,
-/// then a connection, and are woken in turn the moment the previous writer is done (p99 40 ms
-/// under the same load). Rare writers (staff decisions, sessions) still rely on the busy handler.
+/// freed: under a burst of registrations, with the mail worker writing too, a commit waited up
+/// to a second. So every write goes through `write`, a pool of exactly one connection: writers
+/// queue for it in process, in order, and each is handed the connection the moment the one
+/// before is done. Reads go through `read`, whose connections are `query_only`, so a write
+/// sent there by mistake fails at once instead of racing the queue.
 #[derive(Clone)]
-pub struct WriteGate(Arc<Semaphore>);
-
-impl Default for WriteGate {
-    fn default() -> WriteGate {
-        WriteGate(Arc::new(Semaphore::new(1)))
-    }
+pub struct Db {
+    pub read: SqlitePool,
+    pub write: SqlitePool,
 }
 
-impl WriteGate {
-    /// Wait for our turn to write. Take it before acquiring a connection, and hold no other
-    /// connection while holding it.
-    pub async fn enter(&self) -> OwnedSemaphorePermit {
-        self.0
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the gate's semaphore is never closed")
+impl Db {
+    /// Open (creating if needed) the database and bring its schema up to date.
+    pub async fn open(database_url: &str) -> anyhow::Result<Db> {
+        let options = connect_options(database_url)?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            // The one writer stays open: closing the last connection would checkpoint and
+            // remove the WAL under the readers.
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            // A write waits its turn behind the others; minutes would mean something is wrong.
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&write).await?;
+        hash_stored_tokens(&write).await?;
+        make_files_private(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.pragma("query_only", "on"))
+            .await?;
+        Ok(Db { read, write })
+    }
+
+    /// A write transaction that holds SQLite's write lock from its first statement, so a
+    /// read-then-write inside it cannot be overtaken by another process (`staff add`).
+    pub async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await
     }
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Open (creating if needed) the database and bring its schema up to date.
-pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(database_url)?
+fn connect_options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
+    Ok(SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
         // WAL lets the staff queue read while a registration writes.
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a registration that got its 303 survives a power cut, not just a crash.
-        // The cost is one fsync of the WAL per commit: 20-30 % of registrations per second under
-        // a sustained load (README, Benchmarks (b)), which we accept.
+        // The cost is one fsync of the WAL per commit (docs/benchmarks.md, FULL vs NORMAL).
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         // Deleted and overwritten content is zeroed in the file, not just marked free: a
         // plaintext token replaced by its hash (`hash_stored_tokens`), a held logo's token
         // or an outbox link removed once sent leaves no bytes behind.
         .pragma("secure_delete", "on")
-        .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await?;
-    MIGRATOR.run(&pool).await?;
-    hash_stored_tokens(&pool).await?;
-    make_files_private(&pool).await?;
-    Ok(pool)
+        // Another process (`staff add`, `backup`) may hold the lock for a moment.
+        .busy_timeout(Duration::from_secs(5)))
 }
 
 /// The data half of migration `20261202110000_tokens_hashed` (SQLite has no SHA-256): a

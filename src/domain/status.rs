@@ -1,6 +1,8 @@
 //! A submission's review status and the transitions staff may make.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored as the `as_str` text (the column's CHECK lists the same four).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
 pub enum Status {
     Pending,
     ChangesRequested,

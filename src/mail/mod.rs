@@ -5,7 +5,10 @@ pub mod seal;
 pub mod transport;
 pub mod worker;
 
+use std::sync::Arc;
+
 use sqlx::SqliteConnection;
+use tokio::sync::Notify;
 use url::Url;
 
 use crate::db;
@@ -27,6 +30,9 @@ pub struct Outbox {
     seal: LinkSeal,
     /// The domain part of every Message-ID: the portal's own host.
     domain: String,
+    /// Rung once queued mail is committed, so the worker sends it at once instead of at its
+    /// next poll.
+    wake: Arc<Notify>,
 }
 
 impl Outbox {
@@ -34,7 +40,19 @@ impl Outbox {
         Outbox {
             seal,
             domain: public_url.host_str().unwrap_or("localhost").to_owned(),
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Call after committing a transaction that queued mail (`queue` runs inside the
+    /// caller's transaction, so it cannot know when the mail becomes visible).
+    pub fn wake_worker(&self) {
+        self.wake.notify_one();
+    }
+
+    /// What the worker waits on between polls.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Queue `email` once per recipient, in the caller's transaction.

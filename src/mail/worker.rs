@@ -18,7 +18,6 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::db;
-use crate::db::WriteGate;
 use crate::db::outbox::{MAX_ATTEMPTS, OutboxRow};
 use crate::mail::seal::LinkSeal;
 use crate::mail::transport::{MailTransport, SendError};
@@ -43,8 +42,8 @@ const STOP_GRACE: Duration = Duration::from_secs(25);
 
 #[derive(Clone)]
 pub struct Worker {
+    /// The write pool: everything the worker does to the outbox is a write.
     db: SqlitePool,
-    write_gate: WriteGate,
     /// Rung after a commit that queued mail.
     wake: Arc<Notify>,
     transport: MailTransport,
@@ -87,7 +86,6 @@ impl WorkerHandle {
 impl Worker {
     pub fn new(
         db: SqlitePool,
-        write_gate: WriteGate,
         wake: Arc<Notify>,
         transport: MailTransport,
         from: Mailbox,
@@ -95,7 +93,6 @@ impl Worker {
     ) -> Worker {
         Worker {
             db,
-            write_gate,
             wake,
             transport,
             from,
@@ -118,7 +115,6 @@ impl Worker {
         stopping: impl Fn() -> bool,
     ) -> anyhow::Result<Vec<Delivery>> {
         let claimed = {
-            let _turn = self.write_gate.enter().await;
             let mut conn = self.db.acquire().await?;
             db::outbox::claim(&mut conn, db::now(), LEASE_SECS, limit).await?
         };
@@ -139,8 +135,7 @@ impl Worker {
             tried.push((row, outcome));
         }
 
-        let _turn = self.write_gate.enter().await;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
         let mut recorded = Vec::with_capacity(tried.len());
         for (row, outcome) in &tried {
             recorded.push(match outcome {

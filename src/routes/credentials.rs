@@ -12,7 +12,7 @@ use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
 use crate::routes::register::form_response;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "credentials/show.html")]
@@ -37,7 +37,7 @@ pub async fn show(
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let link = credentials::inspect(&state.db, &token)
+    let link = credentials::inspect(&state.db.read, &token)
         .await?
         .ok_or(AppError::NotFound)?;
     form_response(&req, &state, StatusCode::OK, |csrf_token| {
@@ -59,7 +59,7 @@ pub async fn reveal(
     token: web::Path<Token>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<HttpResponse, AppError> {
-    let outcome = credentials::reveal(&state.db, &token)
+    let outcome = credentials::reveal(&state.db.write, &token)
         .await?
         .ok_or(AppError::NotFound)?;
     let response = match outcome {
@@ -77,7 +77,7 @@ pub async fn reveal(
             })?
         }
         Err(link_state) => {
-            let link = credentials::inspect(&state.db, &token)
+            let link = credentials::inspect(&state.db.read, &token)
                 .await?
                 .ok_or(AppError::NotFound)?;
             form_response(&req, &state, StatusCode::GONE, |csrf_token| {

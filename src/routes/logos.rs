@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use crate::auth::Token;
 use crate::db;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn png(body: Vec<u8>, cache: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -18,7 +18,7 @@ pub async fn serve(
     state: web::Data<AppState>,
     id: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let body = db::logos::png(&mut conn, &id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -31,7 +31,7 @@ pub async fn held(
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let id = db::logos::find_held(&mut conn, &token, db::now())
         .await?
         .ok_or(AppError::NotFound)?;

@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::db;
 use crate::error::{AppError, render};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -17,7 +17,7 @@ pub async fn home() -> Result<HttpResponse, AppError> {
 }
 
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match db::ping(&state.db).await {
+    match db::ping(&state.db.read).await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok", "database": "ok" })),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unavailable");

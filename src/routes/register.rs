@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::mail::messages::Receipt;
 use crate::routes::form::{self, RegistrationForm, Upload};
 use crate::routes::view::ConsentPreview;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A logo that passed its checks and waits for the rest of the form.
 pub struct HeldLogo {
@@ -65,33 +65,13 @@ pub fn form_response(
 }
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let (head, tail) = blank_form(&state)?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
-        // The token is URL-safe base64: nothing in it needs escaping.
-        Ok([head, csrf_token, tail].concat())
-    })
-}
-
-/// The empty form depends only on the catalogue and the visitor's token, and rendering it was
-/// half of `GET /register`'s time: render it once, split around the token, and only join the
-/// halves per request.
-fn blank_form(state: &AppState) -> Result<(&str, &str), AppError> {
-    const MARK: &str = "\u{0}csrf\u{0}";
-    if let Some((head, tail)) = state.blank_form.get() {
-        return Ok((head, tail));
-    }
     let input = RegistrationInput {
         pkce: "supported".into(),
         ..Default::default()
     };
-    let page = new_form_page(state, &input, &FieldErrors::default(), MARK, None).render()?;
-    let halves = page
-        .split_once(MARK)
-        .map(|(head, tail)| (head.to_owned(), tail.to_owned()))
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("the form lost its token")))?;
-    // Two first visitors may both render it; either copy is the same.
-    let (head, tail) = state.blank_form.get_or_init(|| halves);
-    Ok((head, tail))
+    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+        new_form_page(&state, &input, &FieldErrors::default(), csrf_token, None).render()
+    })
 }
 
 fn new_form_page<'a>(
@@ -152,8 +132,7 @@ pub async fn submit(
     }
     .render()?;
     let now = db::now();
-    let _turn = state.write_gate.enter().await;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     if let Err(gone) = logo.store(&mut tx, now).await? {
         // Rolled back (dropped): nothing of this attempt is stored.
         drop(tx);
@@ -177,7 +156,7 @@ pub async fn submit(
         )
         .await?;
     tx.commit().await?;
-    state.mail_wake.notify_one();
+    state.outbox.wake_worker();
     tracing::info!(submission = id, "registration submitted");
 
     Ok(HttpResponse::SeeOther()
@@ -193,33 +172,16 @@ pub struct Submitted {
 }
 
 /// Read a registration form (new or edited), check its anti-forgery token and its logo, and
-/// parse it. At most [`UPLOAD_SLOTS`](crate::startup::UPLOAD_SLOTS) forms are read and
-/// checked at once: each may hold up to 2 MiB, so a burst of uploads waits in the kernel's
-/// socket buffers instead of in memory.
+/// parse it. It holds one of the upload slots (`Uploads::slot`) until its logo
+/// is checked.
 pub async fn read_submission(
     req: &HttpRequest,
     state: &AppState,
     payload: web::Payload,
     current_logo: Option<LogoId>,
 ) -> Result<Submitted, AppError> {
-    // Bounded: while slow or stalled uploads hold every slot, a form is refused after a short
-    // wait instead of queuing behind them for as long as they care to take.
-    let upload = match tokio::time::timeout(state.upload_slot_wait, state.upload_slots.acquire())
-        .await
-    {
-        Ok(slot) => slot.map_err(|e| AppError::Internal(e.into()))?,
-        Err(_) => {
-            tracing::warn!("no upload slot came free in time; form refused with 503");
-            return Err(AppError::Busy(
-                "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered.".into(),
-            ));
-        }
-    };
-    let timeouts = form::BodyTimeouts {
-        whole: state.body_timeout,
-        idle: state.body_idle_timeout,
-    };
-    let mut form = form::read(req, payload, timeouts).await?;
+    let upload = state.uploads.slot().await?;
+    let mut form = form::read(req, payload, state.body_timeouts).await?;
     if !state.csrf.verify(req, &form.csrf_token) {
         return Err(AppError::Forbidden);
     }
@@ -254,7 +216,7 @@ async fn accept_logo(
         Upload::TooLarge => {
             LogoChoice::Refused("The logo must be at most 1 MiB; yours is larger than that.".into())
         }
-        Upload::Bytes(bytes) => match check_logo(state, bytes).await? {
+        Upload::Bytes(bytes) => match state.uploads.check_logo(bytes).await? {
             Err(e) => LogoChoice::Refused(e.to_string()),
             Ok(logo) => LogoChoice::Fresh {
                 id: LogoId(random_token(16)),
@@ -262,7 +224,7 @@ async fn accept_logo(
             },
         },
         Upload::None if is_token_shaped(&form.logo_token) => {
-            let mut conn = state.db.acquire().await?;
+            let mut conn = state.db.read.acquire().await?;
             match db::logos::find_held(&mut conn, &form.logo_token, db::now()).await? {
                 Some(id) => LogoChoice::Held {
                     id,
@@ -307,7 +269,7 @@ impl LogoChoice {
         match self {
             LogoChoice::Fresh { id, logo } => {
                 let token = random_token(24);
-                let mut conn = state.db.acquire().await?;
+                let mut conn = state.db.write.acquire().await?;
                 db::logos::insert(
                     &mut conn,
                     &id,
@@ -360,13 +322,4 @@ impl HeldLogoGone {
         errors.add("logo", self.to_string());
         errors
     }
-}
-
-/// Check an upload on the logo-checking threads.
-async fn check_logo(state: &AppState, bytes: Vec<u8>) -> Result<Result<Logo, LogoError>, AppError> {
-    state
-        .logo_checker
-        .check(bytes)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
 }

@@ -14,7 +14,7 @@ use crate::domain::status::Status;
 use crate::error::{AppError, render};
 use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
 use crate::routes::view::ConsentPreview;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "submissions/status.html")]
@@ -32,7 +32,7 @@ pub async fn status(
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, &token)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -60,7 +60,7 @@ async fn awaiting_changes(
     state: &AppState,
     token: &str,
 ) -> Result<(SubmissionRow, RevisionRow), AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -150,8 +150,7 @@ pub async fn edit(
         }
     };
     let now = db::now();
-    let _turn = state.write_gate.enter().await;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     if let Err(gone) = logo.store(&mut tx, now).await? {
         drop(tx);
         let errors = gone.errors();

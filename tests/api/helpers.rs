@@ -63,7 +63,8 @@ pub async fn spawn_app_in(
     tune(&mut settings);
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.db();
+    // The portal's write pool: what a test plants queues with the portal's own writers.
+    let db = app.db().write;
     let setup_url = app.setup_url().map(|u| u.to_string());
     let mail = app.mail_worker();
     let server = app.server_handle();

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use partner_registry::startup::UPLOAD_SLOTS;
+use partner_registry::uploads::UPLOAD_SLOTS;
 use scraper::Html;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

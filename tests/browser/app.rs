@@ -36,7 +36,8 @@ pub async fn spawn_app() -> TestApp {
     );
     let app = Application::build(settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.db();
+    // The portal's write pool: what a test plants queues with the portal's own writers.
+    let db = app.db().write;
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,

@@ -20,7 +20,7 @@ use crate::db::audit::{Actor, Kind};
 use crate::error::AppError;
 use crate::routes::register::form_response;
 use crate::routes::staff::see_other;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The login throttle: this many failures for one email within the window mean 429.
 pub const MAX_FAILURES: i64 = 5;
@@ -103,8 +103,7 @@ pub async fn login(
     // write transaction, so of any number of parallel guesses only the window's 5 get checked.
     let now = db::now();
     let attempt = {
-        let _turn = state.write_gate.enter().await;
-        let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = state.db.begin().await?;
         let earlier =
             db::staff::recent_attempts(&mut tx, &email, now - FAILURE_WINDOW_SECONDS).await?;
         if earlier >= MAX_FAILURES {
@@ -120,7 +119,7 @@ pub async fn login(
         attempt
     };
     let account = {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.read.acquire().await?;
         db::staff::find_by_email(&mut conn, &email).await?
     };
     let stored = account.as_ref().map(|a| a.password_hash.clone());
@@ -142,7 +141,6 @@ pub async fn login(
             });
         }
     };
-    let now = db::now();
     let account = match account {
         Some(account) if verified && account.disabled_at.is_none() => account,
         account => {
@@ -157,8 +155,7 @@ pub async fn login(
                 name: account.map(|a| a.name).unwrap_or_default(),
                 client: client.to_string(),
             };
-            let _turn = state.write_gate.enter().await;
-            let mut conn = state.db.acquire().await?;
+            let mut conn = state.db.write.acquire().await?;
             db::audit::record(&mut conn, &by, Kind::LoginFailed, None, detail, now).await?;
             drop(conn);
             return refuse(
@@ -169,8 +166,7 @@ pub async fn login(
     };
     // The password was right: a full session, or with a second factor a session that waits
     // for it (and opens no page), in one transaction with the attempt taken back and the audit.
-    let _turn = state.write_gate.enter().await;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     db::staff::forget_attempt(&mut tx, attempt).await?;
     let (stage, next) = if account.mfa_enabled {
         (session::STAGE_PASSWORD, "/staff/login/mfa")
@@ -211,8 +207,7 @@ pub fn check_login_rate(state: &AppState, client: &ClientAddr) -> Result<(), App
 }
 
 async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> {
-    let _turn = state.write_gate.enter().await;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     db::staff::forget_attempt(&mut conn, attempt).await?;
     Ok(())
 }
@@ -253,7 +248,7 @@ pub struct SetupQuery {
 
 /// The setup link works only while no staff account exists.
 async fn check_setup_token(state: &AppState, token: &str) -> Result<(), AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let matches = state.setup_token_hash.as_deref().is_some_and(|expected| {
         use subtle::ConstantTimeEq;
         bool::from(
@@ -305,8 +300,14 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     check_setup_token(&state, &form.token).await?;
     let password = SecretString::from(form.password.clone());
-    let id = match create_first_staff(&state.hasher, &state.db, &form.name, &form.email, password)
-        .await
+    let id = match create_first_staff(
+        &state.hasher,
+        &state.db.write,
+        &form.name,
+        &form.email,
+        password,
+    )
+    .await
     {
         Ok(id) => id,
         Err(NewStaffError::Invalid(errors)) => {

@@ -20,7 +20,7 @@ use crate::error::{AppError, render};
 use crate::mail::messages::StaffInvitation;
 use crate::routes::register::form_response;
 use crate::routes::staff::{StaffNav, see_other};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// An invitation link works once, for this long (SPEC §9: 72 hours).
 pub const INVITATION_LIFETIME_SECONDS: i64 = 72 * 60 * 60;
@@ -51,7 +51,7 @@ pub struct AccountsQuery {
 }
 
 async fn page(state: &AppState, admin: &Admin) -> Result<AccountsPage, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let accounts = db::accounts::list(&mut conn).await?;
     Ok(AccountsPage {
         staff: StaffNav::new(&admin.0, state),
@@ -106,7 +106,7 @@ pub async fn invite(
     };
     let now = db::now();
     let token = random_token(32);
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     if db::staff::find_by_email(&mut tx, email).await?.is_some() {
         drop(tx);
         let errors = vec![format!("{email} already has a staff account.")];
@@ -149,7 +149,7 @@ pub async fn invite(
     )
     .await?;
     tx.commit().await?;
-    state.mail_wake.notify_one();
+    state.outbox.wake_worker();
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("invited", email)
         .finish();
@@ -185,7 +185,7 @@ async fn change(
     change: Change,
 ) -> Result<HttpResponse, AppError> {
     let now = db::now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     let account = db::accounts::find(&mut tx, public_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -297,7 +297,7 @@ async fn open_invitation(
     if !is_token_shaped(token) {
         return Err(AppError::NotFound);
     }
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     db::invitations::find(&mut conn, &sha256_hex(token))
         .await?
         .filter(|i| i.used_at.is_none() && i.expires_at > db::now())
@@ -369,7 +369,7 @@ pub async fn accept_invitation(
         };
     let role = Role::parse(&invitation.role).unwrap_or(Role::Reviewer);
     let now = db::now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     // Once, and only before it expires, even for two uses at once.
     if !db::invitations::consume(&mut tx, &sha256_hex(&token), now).await? {
         return Err(AppError::NotFound);

@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::audit::{EntryRow, Kind};
 use crate::error::{AppError, render};
 use crate::routes::staff::StaffNav;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -76,7 +76,7 @@ pub async fn list(
             AppError::BadRequest(format!("There is no kind of entry called {raw:?}."))
         })?),
     };
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let mut entries = db::audit::page(
         &mut conn,
         query.before,

@@ -17,7 +17,7 @@ use crate::error::{AppError, render};
 use crate::review::{self, ReviewContext, ReviewError};
 use crate::routes::staff::{StaffNav, see_other};
 use crate::routes::view::ConsentPreview;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Something the reviewer should look at twice.
 pub struct Flag {
@@ -164,7 +164,7 @@ async fn page(
     id: i64,
     error: Option<String>,
 ) -> Result<DetailPage, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let submission = db::submissions::find(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -264,7 +264,7 @@ async fn outcome(
     let status = match result {
         Ok(()) => {
             // Every decision queues email: send it now rather than at the worker's next poll.
-            state.mail_wake.notify_one();
+            state.outbox.wake_worker();
             return Ok(see_other(&format!("/staff/submissions/{id}")));
         }
         Err(ReviewError::NotFound) => return Err(AppError::NotFound),
@@ -293,7 +293,7 @@ async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let shown = shown_revision(&form.revision);
     let actor = staff.actor();
-    let (db, by, ctx) = (&state.db, &actor, &context(state));
+    let (db, by, ctx) = (&state.db.write, &actor, &context(state));
     let result = match decision {
         Decision::Approve => review::approve(db, id, shown, by, ctx).await.map(|_| ()),
         Decision::Reject => review::reject(db, id, shown, &form.reason, by, ctx).await,
@@ -342,11 +342,11 @@ pub async fn retry_email(
     id: web::Path<i64>,
     _: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     let submission_id = db::outbox::submission_of(&mut conn, *id)
         .await?
         .ok_or(AppError::NotFound)?;
     db::outbox::retry(&mut conn, *id).await?;
-    state.mail_wake.notify_one();
+    state.outbox.wake_worker();
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
 }

@@ -7,7 +7,7 @@ use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::submissions::{RevisionRow, SubmissionRow};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// RFC 7591 §2 names, plus OIDC's `initiate_login_uri` and our own review facts.
 #[derive(Serialize)]
@@ -65,7 +65,7 @@ fn metadata(state: &AppState, s: SubmissionRow, r: RevisionRow) -> ClientMetadat
 }
 
 pub async fn all(_staff: StaffUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let mut clients = Vec::new();
     for submission in db::submissions::approved(&mut conn).await? {
         let revision = db::submissions::current_revision(&mut conn, &submission).await?;
@@ -81,7 +81,7 @@ pub async fn one(
     state: web::Data<AppState>,
     client_id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let submission = db::submissions::find_by_client_id(&mut conn, &client_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -20,7 +20,7 @@ use crate::error::{AppError, render};
 use crate::routes::register::form_response;
 use crate::routes::staff::account::{FAILURE_WINDOW_SECONDS, MAX_FAILURES, check_login_rate};
 use crate::routes::staff::{StaffNav, see_other};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The issuer an authenticator app shows beside the code.
 const ISSUER: &str = "Partner Registry";
@@ -111,8 +111,7 @@ pub async fn second_step(
     let now = db::now();
     // Checked under the write lock: parallel guesses are counted one after the other, and a
     // code or recovery code is taken by exactly one of them.
-    let _turn = state.write_gate.enter().await;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     let earlier =
         db::staff::recent_attempts(&mut tx, &pending.email, now - FAILURE_WINDOW_SECONDS).await?;
     if earlier >= MAX_FAILURES {
@@ -210,7 +209,7 @@ pub struct AccountQuery {
 }
 
 async fn account_page(state: &AppState, staff: &StaffUser) -> Result<AccountPage, AppError> {
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let totp = db::mfa::find(&mut conn, staff.id).await?;
     let enabled = totp.as_ref().is_some_and(|t| t.enabled);
     let enrolment = if enabled {
@@ -222,7 +221,8 @@ async fn account_page(state: &AppState, staff: &StaffUser) -> Result<AccountPage
             None => {
                 let key = mfa::new_key();
                 let sealed = state.totp_seal.seal(staff.id, &key);
-                db::mfa::set_pending_key(&mut conn, staff.id, &sealed).await?;
+                db::mfa::set_pending_key(&mut *state.db.write.acquire().await?, staff.id, &sealed)
+                    .await?;
                 key
             }
         };
@@ -267,7 +267,7 @@ pub async fn enable_mfa(
     }: CsrfForm<CodeForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
     let now = db::now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     let totp = db::mfa::find(&mut tx, staff.id).await?;
     let key = match &totp {
         Some(t) if t.enabled => {
@@ -328,7 +328,7 @@ pub async fn change_password(
         render(StatusCode::UNPROCESSABLE_ENTITY, &page)
     };
     let stored = {
-        let mut conn = state.db.acquire().await?;
+        let mut conn = state.db.read.acquire().await?;
         db::accounts::password_hash(&mut conn, staff.id).await?
     };
     let busy = |e: HashError| match e {
@@ -352,7 +352,7 @@ pub async fn change_password(
     };
     let hash = state.hasher.hash(new).await.map_err(busy)?;
     let now = db::now();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = state.db.begin().await?;
     db::accounts::set_password(&mut tx, staff.id, &hash).await?;
     db::staff::delete_sessions_of(&mut tx, staff.id, Some(staff.session_hash())).await?;
     db::audit::record(

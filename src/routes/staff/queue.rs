@@ -11,7 +11,7 @@ use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
 use crate::domain::status::Status;
 use crate::error::{AppError, render};
 use crate::routes::staff::StaffNav;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct QueueQuery {
@@ -91,7 +91,7 @@ pub async fn list(
         .chars()
         .take(200)
         .collect();
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let mut rows = db::submissions::queue(
         &mut conn,
         status,
