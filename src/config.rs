@@ -321,6 +321,14 @@ mod tests {
         assert_eq!(s.login_rate_limit, 20);
         assert!(s.trusted_proxies.is_empty());
         assert!(s.smtp_url.is_none());
+        assert_eq!(s.staff_mfa, MfaPolicy::Optional);
+        let production = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap();
+        assert_eq!(production.staff_mfa, MfaPolicy::Required);
+        let relaxed = vars(&[("APP_ENV", "production"), ("STAFF_MFA", "optional")]);
+        assert_eq!(
+            Settings::from_vars(&relaxed).unwrap().staff_mfa,
+            MfaPolicy::Optional
+        );
     }
 
     #[test]
@@ -336,6 +344,7 @@ mod tests {
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),
+            ("STAFF_MFA", "sometimes"),
             ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();

@@ -233,8 +233,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                     }
                     let idle = now - crate::auth::session::IDLE_TIMEOUT_SECONDS;
                     let absolute = now - crate::auth::session::ABSOLUTE_TIMEOUT_SECONDS;
+                    let waiting = now - crate::auth::session::SECOND_FACTOR_TIMEOUT_SECONDS;
                     if let Err(e) =
-                        db::staff::delete_expired_sessions(&mut conn, idle, absolute).await
+                        db::staff::delete_expired_sessions(&mut conn, idle, absolute, waiting).await
                     {
                         tracing::warn!(error = %e, "expiring staff sessions failed");
                     }

@@ -53,7 +53,12 @@ pub struct StaffUser {
 }
 
 /// The pages an account without a second factor may open under `STAFF_MFA=required`.
-const OPEN_BEFORE_ENROLMENT: &[&str] = &["/staff/account", "/staff/account/mfa", "/staff/logout"];
+const OPEN_BEFORE_ENROLMENT: &[&str] = &[
+    "/staff/account",
+    "/staff/account/mfa",
+    "/staff/account/password",
+    "/staff/logout",
+];
 
 impl StaffUser {
     /// The anti-forgery token for this session's forms.

@@ -224,15 +224,22 @@ pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &str) -> sqlx:
     Ok(())
 }
 
+/// Sessions past their idle or absolute timeout, and logins that waited for their second
+/// factor since before `waiting_before`.
 pub async fn delete_expired_sessions(
     conn: &mut SqliteConnection,
     idle_before: i64,
     created_before: i64,
+    waiting_before: i64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?")
-        .bind(idle_before)
-        .bind(created_before)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?
+         OR (stage = 'password' AND created_at < ?)",
+    )
+    .bind(idle_before)
+    .bind(created_before)
+    .bind(waiting_before)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
