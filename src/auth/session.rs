@@ -267,19 +267,6 @@ pub async fn start_in(
         .finish())
 }
 
-/// A fresh full session for `staff_id`.
-pub async fn start(state: &AppState, staff_id: i64) -> Result<Cookie<'static>, AppError> {
-    let mut conn = state.db.write.acquire().await?;
-    start_in(
-        &mut conn,
-        state.secure_cookies,
-        staff_id,
-        STAGE_SIGNED_IN,
-        db::now(),
-    )
-    .await
-}
-
 pub fn removal_cookie(secure: bool) -> Cookie<'static> {
     let mut cookie = Cookie::build(cookie_name(secure), "")
         .path("/")

@@ -337,7 +337,26 @@ pub async fn setup(
         staff = id,
         "first staff account created through the setup link"
     );
-    let cookie = session::start(&state, id).await?;
+    let now = db::now();
+    let by = Actor {
+        staff_id: Some(id),
+        email: form.email.trim().to_owned(),
+        name: form.name.trim().to_owned(),
+        client: ClientAddr::of(&req, &state.trusted_proxies).to_string(),
+    };
+    let mut tx = state.db.begin().await?;
+    let cookie = session::start_in(
+        &mut tx,
+        state.secure_cookies,
+        id,
+        session::STAGE_SIGNED_IN,
+        now,
+    )
+    .await?;
+    db::accounts::set_last_login(&mut tx, id, now).await?;
+    let detail = "the first account, made through the setup link";
+    db::audit::record(&mut tx, &by, Kind::Login, None, Some(detail), now).await?;
+    tx.commit().await?;
     let mut response = see_other("/staff/submissions");
     response
         .add_cookie(&cookie)
