@@ -187,3 +187,83 @@ async fn the_log_is_append_only() {
     assert!(delete.is_err());
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await, 1);
 }
+
+#[tokio::test]
+async fn invitations_passwords_resets_and_every_decision_are_recorded() {
+    let app = spawn_app().await;
+    app.sign_in_staff().await;
+    app.post_form(
+        "/staff/accounts",
+        "/staff/accounts/invite",
+        &[
+            ("email", "nia@platform.example"),
+            ("name", "Nia New"),
+            ("role", "reviewer"),
+        ],
+    )
+    .await;
+    let mail = app.delivered("staff_invitation").await;
+    let link = link_in(&mail[0].1, &app.url("/staff/invite/")).unwrap();
+    let path = link.trim_start_matches(&app.address).to_owned();
+    let newcomer = browser(&app);
+    let token = newcomer.token(&path).await;
+    let response = newcomer
+        .http()
+        .post(app.url(&path))
+        .form(&[
+            ("name", "Nia New"),
+            ("password", "a newcomer's long password"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    newcomer.enrol().await;
+    app.change_account("nia@platform.example", "reset-mfa", &[])
+        .await;
+    app.post_form(
+        "/staff/account",
+        "/staff/account/password",
+        &[
+            ("current_password", STAFF_PASSWORD),
+            ("new_password", "a brand new long password"),
+        ],
+    )
+    .await;
+    let first = app.submission_id(&app.register().await).await;
+    app.decide(first, "reject", &[("reason", "Not a real client.")])
+        .await;
+    let second = app.submission_id(&app.register().await).await;
+    app.decide(
+        second,
+        "request-changes",
+        &[("message", "Explain the scopes.")],
+    )
+    .await;
+
+    let rows = entries(&app.page("/staff/audit").await);
+    let summary: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(kind, who, _, target)| (kind.as_str(), who.as_str(), target.as_str()))
+        .collect();
+    let second_target = format!("submission {second}");
+    let first_target = format!("submission {first}");
+    assert_eq!(
+        summary,
+        [
+            ("changes_requested", STAFF_EMAIL, second_target.as_str()),
+            ("rejected", STAFF_EMAIL, first_target.as_str()),
+            ("password_changed", STAFF_EMAIL, ""),
+            ("mfa_reset", STAFF_EMAIL, "nia@platform.example"),
+            ("mfa_enabled", "nia@platform.example", ""),
+            (
+                "invitation_accepted",
+                "nia@platform.example",
+                "nia@platform.example"
+            ),
+            ("invited", STAFF_EMAIL, "nia@platform.example"),
+            ("login", STAFF_EMAIL, ""),
+        ]
+    );
+}
