@@ -411,3 +411,45 @@ async fn staff_add_admin_makes_an_admin() {
         "Admin"
     );
 }
+
+#[tokio::test]
+async fn every_new_staff_form_refuses_a_missing_or_wrong_token() {
+    let (app, _reviewer) = admin_and_reviewer().await;
+    let id = app.account_id(REVIEWER_EMAIL).await;
+    let posts = [
+        format!("/staff/accounts/{id}/disable"),
+        format!("/staff/accounts/{id}/enable"),
+        format!("/staff/accounts/{id}/role"),
+        format!("/staff/accounts/{id}/reset-mfa"),
+        "/staff/accounts/invite".to_owned(),
+        "/staff/account/mfa".to_owned(),
+        "/staff/account/password".to_owned(),
+    ];
+    for path in &posts {
+        for token in [None, Some("not-the-token")] {
+            let mut form = vec![
+                ("role", "admin"),
+                ("email", "x@platform.example"),
+                ("name", "X"),
+                ("code", "123456"),
+                ("current_password", STAFF_PASSWORD),
+                ("new_password", "a brand new long password"),
+            ];
+            if let Some(token) = token {
+                form.push(("csrf_token", token));
+            }
+            let response = app
+                .http()
+                .post(app.url(path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{path} with {token:?}");
+        }
+    }
+    assert_eq!(app.account_cell(REVIEWER_EMAIL, "state").await, "Active");
+    assert_eq!(app.account_cell(REVIEWER_EMAIL, "role").await, "Reviewer");
+    assert_eq!(app.count("SELECT COUNT(*) FROM staff_invitations").await, 0);
+    assert_eq!(app.login(STAFF_EMAIL, STAFF_PASSWORD).await.status(), 303);
+}
