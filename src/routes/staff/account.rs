@@ -155,9 +155,8 @@ pub async fn login(
                 name: account.map(|a| a.name).unwrap_or_default(),
                 client: client.to_string(),
             };
-            let mut conn = state.db.write.acquire().await?;
-            db::audit::record(&mut conn, &by, Kind::LoginFailed, None, detail, now).await?;
-            drop(conn);
+            // Batched (see `FailedLogins`): its throttle row is committed already.
+            state.failed_logins.record(by, detail);
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "The email or password is not right.",
