@@ -36,6 +36,9 @@ pub enum AppError {
     /// A bounded resource (e.g. the password-hashing pool) is full: 503 with `Retry-After`.
     #[error("{0}")]
     Busy(String),
+    /// The registration form could not be read (its own status: 400, 408, 413 or 415).
+    #[error(transparent)]
+    Form(#[from] crate::routes::form::FormError),
     #[error("Something went wrong on our side. Nothing you entered is lost; please try again.")]
     Internal(#[from] anyhow::Error),
 }
@@ -74,6 +77,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
             AppError::Busy(_) => "Busy",
+            AppError::Form(e) => e.title(),
             AppError::Internal(_) => "Something went wrong",
         }
     }
@@ -93,6 +97,7 @@ impl ResponseError for AppError {
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Form(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,10 +141,4 @@ impl ResponseError for AppError {
 /// as soon as a form is read or cut off; a few seconds spreads the retries.
 pub const BUSY_RETRY_AFTER_SECONDS: u32 = 5;
 
-/// Render a page with a status (422 for a form with errors); a template failure becomes a 500.
-pub fn render<T: Template>(status: StatusCode, page: &T) -> Result<HttpResponse, AppError> {
-    let body = page.render()?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
-}
+pub use crate::routes::page::render;

@@ -8,9 +8,9 @@ use url::Url;
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
 use crate::db::audit::{Actor, Kind};
-use crate::db::submissions::{RevisionRow, SubmissionRow};
+use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
-use crate::domain::registration::ClientType;
+use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::domain::status::{Action, Status};
 use crate::mail::Outbox;
@@ -94,7 +94,7 @@ async fn load(
     conn: &mut SqliteConnection,
     id: i64,
     shown: Option<i64>,
-) -> Result<(SubmissionRow, RevisionRow), ReviewError> {
+) -> Result<(SubmissionRow, Revision), ReviewError> {
     let submission = db::submissions::find(&mut *conn, id)
         .await?
         .ok_or(ReviewError::NotFound)?;
@@ -118,7 +118,7 @@ async fn transition(
     staff_name: &str,
     now: i64,
 ) -> Result<(), ReviewError> {
-    let current = submission.status();
+    let current = submission.status;
     let refused = ReviewError::WrongStatus {
         current,
         action: action.past(),
@@ -169,13 +169,19 @@ async fn new_credentials_link(
 
 async fn queue_to_contacts(
     conn: &mut SqliteConnection,
-    revision: &RevisionRow,
+    revision: &Revision,
     email: &Email,
     ctx: &ReviewContext<'_>,
     now: i64,
 ) -> sqlx::Result<()> {
     ctx.outbox
-        .queue(conn, revision.submission_id, email, &revision.contacts, now)
+        .queue(
+            conn,
+            revision.submission_id,
+            email,
+            &revision.contacts.lines(),
+            now,
+        )
         .await
 }
 
@@ -194,7 +200,7 @@ pub async fn approve(
     transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
-    let credentials_url = if revision.client_type == ClientType::Confidential.as_str() {
+    let credentials_url = if revision.is_confidential() {
         let token = new_credentials_link(&mut tx, id, now).await?;
         Some(ctx.link(&format!("credentials/{token}")))
     } else {
@@ -203,18 +209,19 @@ pub async fn approve(
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = Approved {
-        client_name: revision.client_name.clone(),
+        client_name: revision.client_name.form_text(),
         client_id: client_id.clone(),
         scopes: revision
             .scopes
-            .iter()
+            .lines()
+            .into_iter()
             .map(|s| {
                 let description = ctx
                     .scopes
-                    .scope(s)
+                    .scope(&s)
                     .map(|d| d.description.clone())
                     .unwrap_or_default();
-                (s.clone(), description)
+                (s, description)
             })
             .collect(),
         environment: ctx.env.as_str().to_owned(),
@@ -253,7 +260,7 @@ pub async fn reject(
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = Rejected {
-        client_name: revision.client_name.clone(),
+        client_name: revision.client_name.form_text(),
         reason,
         status_url: ctx.link(&format!("submissions/{status_token}")),
     }
@@ -281,7 +288,7 @@ pub async fn request_changes(
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
-        client_name: revision.client_name.clone(),
+        client_name: revision.client_name.form_text(),
         message,
         edit_url: ctx.link(&format!("submissions/{status_token}/edit")),
         status_url: ctx.link(&format!("submissions/{status_token}")),
@@ -294,8 +301,8 @@ pub async fn request_changes(
 }
 
 /// Only an approved confidential client has a secret to rotate (the detail page asks too).
-pub fn can_rotate(status: Status, revision: &RevisionRow) -> bool {
-    status.allows(Action::RotateSecret) && revision.client_type == ClientType::Confidential.as_str()
+pub fn can_rotate(status: Status, revision: &Revision) -> bool {
+    status.allows(Action::RotateSecret) && revision.is_confidential()
 }
 
 /// The old secret stops working at once (its hash is dropped), earlier unused links are
@@ -310,7 +317,7 @@ pub async fn rotate_secret(
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    if !can_rotate(submission.status(), &revision) {
+    if !can_rotate(submission.status, &revision) {
         return Err(ReviewError::NoSecret);
     }
     db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
@@ -318,7 +325,7 @@ pub async fn rotate_secret(
     let token = new_credentials_link(&mut tx, id, now).await?;
     db::submissions::add_event(&mut tx, id, &by.name, "secret_rotated", None, now).await?;
     let email = SecretRotated {
-        client_name: revision.client_name.clone(),
+        client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
         credentials_url: ctx.link(&format!("credentials/{token}")),
     }

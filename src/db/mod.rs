@@ -99,42 +99,46 @@ pub async fn hash_stored_tokens(pool: &SqlitePool) -> anyhow::Result<usize> {
     use crate::auth::sha256_hex;
 
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let submissions: Vec<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, token, created_at FROM submissions s
-         WHERE NOT EXISTS (SELECT 1 FROM status_tokens t WHERE t.submission_id = s.id)",
+    let submissions = sqlx::query!(
+        r#"SELECT id AS "id!", token, created_at FROM submissions s
+         WHERE NOT EXISTS (SELECT 1 FROM status_tokens t WHERE t.submission_id = s.id)"#,
     )
     .fetch_all(&mut *tx)
     .await?;
-    for (id, token, created_at) in &submissions {
-        let hash = sha256_hex(token);
-        sqlx::query(
+    for s in &submissions {
+        let hash = sha256_hex(&s.token);
+        sqlx::query!(
             "INSERT INTO status_tokens (token_hash, submission_id, created_at) VALUES (?, ?, ?)",
+            hash,
+            s.id,
+            s.created_at,
         )
-        .bind(&hash)
-        .bind(id)
-        .bind(created_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE submissions SET token = ? WHERE id = ?")
-            .bind(&hash)
-            .bind(id)
+        sqlx::query!("UPDATE submissions SET token = ? WHERE id = ?", hash, s.id)
             .execute(&mut *tx)
             .await?;
     }
-    let held: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, hold_token FROM logos WHERE hold_token IS NOT NULL")
-            .fetch_all(&mut *tx)
-            .await?;
-    for (id, token) in &held {
-        sqlx::query("UPDATE logos SET hold_token_hash = ?, hold_token = NULL WHERE id = ?")
-            .bind(sha256_hex(token))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+    let held = sqlx::query!(
+        r#"SELECT id AS "id!", hold_token AS "hold_token!" FROM logos WHERE hold_token IS NOT NULL"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for logo in &held {
+        let hash = sha256_hex(&logo.hold_token);
+        sqlx::query!(
+            "UPDATE logos SET hold_token_hash = ?, hold_token = NULL WHERE id = ?",
+            hash,
+            logo.id,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     let hashed = submissions.len() + held.len();
     if hashed > 0 {
+        // PRAGMA and VACUUM statements stay runtime SQL here and below: sqlx cannot describe
+        // them at compile time, and they read or write no table columns.
         // The old pages, tokens and all, may still sit in the WAL: copy the new ones into the
         // database file (secure_delete zeroed the old content there) and empty the WAL.
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -24,27 +24,28 @@ pub struct Queued<'a> {
 
 /// Queue one rendered email to one recipient.
 pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (submission_id, kind, recipient, subject, text_body, html_body,
-            links_sealed, message_id, state, attempts, next_attempt_at, last_error, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-    )
-    .bind(m.submission_id)
-    .bind(m.kind)
-    .bind(m.recipient)
-    .bind(m.subject)
-    .bind(&m.body.text)
-    .bind(&m.body.html)
-    .bind(&m.body.links)
-    .bind(m.message_id)
-    .bind(if m.skipped.is_some() {
+    let state = if m.skipped.is_some() {
         "skipped"
     } else {
         "queued"
-    })
-    .bind(now)
-    .bind(m.skipped)
-    .bind(now)
+    };
+    sqlx::query!(
+        "INSERT INTO outbox (submission_id, kind, recipient, subject, text_body, html_body,
+            links_sealed, message_id, state, attempts, next_attempt_at, last_error, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+        m.submission_id,
+        m.kind,
+        m.recipient,
+        m.subject,
+        m.body.text,
+        m.body.html,
+        m.body.links,
+        m.message_id,
+        state,
+        now,
+        m.skipped,
+        now,
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -63,19 +64,20 @@ pub async fn recent_to(
     // Counting stops at `limit`: an address that is being flooded has ever more skipped rows,
     // and counting them all made every registration slower than the one before (bench (b)
     // halved). The index walks oldest first, so the first `limit` found end the scan.
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM (SELECT 1 FROM outbox
          WHERE recipient = ? COLLATE NOCASE AND created_at > ? AND state <> 'skipped'
-           AND kind IN (SELECT value FROM json_each(?)) LIMIT ?)",
+           AND kind IN (SELECT value FROM json_each(?)) LIMIT ?)"#,
+        recipient,
+        since,
+        kinds,
+        limit,
     )
-    .bind(recipient)
-    .bind(since)
-    .bind(kinds)
-    .bind(limit)
     .fetch_one(conn)
     .await
 }
 
+/// `FromRow` too: the API tests read the whole table.
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxRow {
     pub id: i64,
@@ -135,10 +137,6 @@ fn utc(seconds: i64) -> String {
         .unwrap_or_else(|| "unknown time".into())
 }
 
-const COLUMNS: &str =
-    "id, submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
-    state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at";
-
 /// Claim up to `limit` due messages for `lease` seconds: queued ones whose time has come, or
 /// ones whose sender's lease ran out (it crashed mid-send). One statement, so two workers can
 /// never claim the same row, and nothing stays locked while the messages are on the wire.
@@ -148,18 +146,21 @@ pub async fn claim(
     lease: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<OutboxRow>> {
-    let mut rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-        "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
+    let lease_until = now + lease;
+    let mut rows = sqlx::query_as!(
+        OutboxRow,
+        r#"UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1
          WHERE id IN (SELECT id FROM outbox
                       WHERE (state = 'queued' AND next_attempt_at <= ?)
                          OR (state = 'sending' AND lease_until <= ?)
                       ORDER BY next_attempt_at, id LIMIT ?)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(now + lease)
-    .bind(now)
-    .bind(now)
-    .bind(limit)
+         RETURNING id AS "id!", submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
+            state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at"#,
+        lease_until,
+        now,
+        now,
+        limit,
+    )
     .fetch_all(conn)
     .await?;
     // RETURNING gives no order: send the oldest first.
@@ -175,14 +176,14 @@ pub async fn mark_sent(
     claimed: &OutboxRow,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = NULL, last_error = NULL,
             links_sealed = NULL
          WHERE id = ? AND state = 'sending' AND attempts = ?",
+        now,
+        claimed.id,
+        claimed.attempts,
     )
-    .bind(now)
-    .bind(claimed.id)
-    .bind(claimed.attempts)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -194,14 +195,14 @@ pub async fn mark_retry(
     next_attempt_at: i64,
     error: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE outbox SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?
          WHERE id = ? AND state = 'sending' AND attempts = ?",
+        next_attempt_at,
+        error,
+        claimed.id,
+        claimed.attempts,
     )
-    .bind(next_attempt_at)
-    .bind(error)
-    .bind(claimed.id)
-    .bind(claimed.attempts)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -212,13 +213,13 @@ pub async fn mark_failed(
     claimed: &OutboxRow,
     error: &str,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE outbox SET state = 'failed', lease_until = NULL, last_error = ?
          WHERE id = ? AND state = 'sending' AND attempts = ?",
+        error,
+        claimed.id,
+        claimed.attempts,
     )
-    .bind(error)
-    .bind(claimed.id)
-    .bind(claimed.attempts)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -227,12 +228,12 @@ pub async fn mark_failed(
 /// Give back a claimed message that was not tried (the batch stopped early): queued again,
 /// due now, and the claim's attempt not counted.
 pub async fn release(conn: &mut SqliteConnection, claimed: &OutboxRow) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE outbox SET state = 'queued', lease_until = NULL, attempts = attempts - 1
          WHERE id = ? AND state = 'sending' AND attempts = ?",
+        claimed.id,
+        claimed.attempts,
     )
-    .bind(claimed.id)
-    .bind(claimed.attempts)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -242,12 +243,13 @@ pub async fn release(conn: &mut SqliteConnection, claimed: &OutboxRow) -> sqlx::
 /// attempts (whatever made it fail has presumably been fixed). The last error stays visible
 /// until the next attempt replaces it. False when the row is not failed (or does not exist).
 pub async fn retry(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let now = crate::db::now();
+    let done = sqlx::query!(
         "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, lease_until = NULL
          WHERE id = ? AND state = 'failed'",
+        now,
+        id,
     )
-    .bind(crate::db::now())
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -255,11 +257,9 @@ pub async fn retry(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
 
 /// The submission an outbox row is about, if any.
 pub async fn submission_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<i64>> {
-    let found: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT submission_id FROM outbox WHERE id = ?")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let found = sqlx::query_scalar!("SELECT submission_id FROM outbox WHERE id = ?", id)
+        .fetch_optional(conn)
+        .await?;
     Ok(found.flatten())
 }
 
@@ -267,10 +267,13 @@ pub async fn for_submission(
     conn: &mut SqliteConnection,
     submission_id: i64,
 ) -> sqlx::Result<Vec<OutboxRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM outbox WHERE submission_id = ? ORDER BY id"
-    ))
-    .bind(submission_id)
+    sqlx::query_as!(
+        OutboxRow,
+        r#"SELECT id AS "id!", submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
+            state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at
+         FROM outbox WHERE submission_id = ? ORDER BY id"#,
+        submission_id,
+    )
     .fetch_all(conn)
     .await
 }

@@ -1,11 +1,11 @@
 //! Staff accounts, their sessions and the login throttle.
 
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use crate::auth::mfa::Role;
 use crate::auth::random_token;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct StaffRow {
     pub id: i64,
     pub email: String,
@@ -17,7 +17,7 @@ pub struct StaffRow {
 }
 
 pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM staff")
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM staff"#)
         .fetch_one(conn)
         .await
 }
@@ -96,11 +96,13 @@ pub async fn recent_attempts(
     email: &str,
     since: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = ? AND at > ?")
-        .bind(email)
-        .bind(since)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM login_failures WHERE email = ? AND at > ?"#,
+        email,
+        since,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Count an attempt as failed before its password is checked (so parallel guesses are
@@ -110,15 +112,16 @@ pub async fn record_attempt(
     email: &str,
     now: i64,
 ) -> sqlx::Result<i64> {
-    let id =
-        sqlx::query_scalar("INSERT INTO login_failures (email, at) VALUES (?, ?) RETURNING rowid")
-            .bind(email)
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?;
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO login_failures (email, at) VALUES (?, ?) RETURNING rowid AS "rowid!: i64""#,
+        email,
+        now,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     // Old failures no longer count; keep the table small.
-    sqlx::query("DELETE FROM login_failures WHERE at < ?")
-        .bind(now - 24 * 60 * 60)
+    let day_ago = now - 24 * 60 * 60;
+    sqlx::query!("DELETE FROM login_failures WHERE at < ?", day_ago)
         .execute(conn)
         .await?;
     Ok(id)
@@ -126,8 +129,7 @@ pub async fn record_attempt(
 
 /// An attempt that succeeded, or was never checked, is no failure.
 pub async fn forget_attempt(conn: &mut SqliteConnection, attempt: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE rowid = ?")
-        .bind(attempt)
+    sqlx::query!("DELETE FROM login_failures WHERE rowid = ?", attempt)
         .execute(conn)
         .await?;
     Ok(())
@@ -208,17 +210,18 @@ pub async fn touch_session(
     id_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE staff_sessions SET last_seen_at = ? WHERE id_hash = ?")
-        .bind(now)
-        .bind(id_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE staff_sessions SET last_seen_at = ? WHERE id_hash = ?",
+        now,
+        id_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM staff_sessions WHERE id_hash = ?")
-        .bind(id_hash)
+    sqlx::query!("DELETE FROM staff_sessions WHERE id_hash = ?", id_hash)
         .execute(conn)
         .await?;
     Ok(())
@@ -232,13 +235,13 @@ pub async fn delete_expired_sessions(
     created_before: i64,
     waiting_before: i64,
 ) -> sqlx::Result<u64> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?
          OR (stage = 'password' AND created_at < ?)",
+        idle_before,
+        created_before,
+        waiting_before
     )
-    .bind(idle_before)
-    .bind(created_before)
-    .bind(waiting_before)
     .execute(conn)
     .await?;
     Ok(done.rows_affected())

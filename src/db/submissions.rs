@@ -4,13 +4,19 @@ use sqlx::{FromRow, SqliteConnection};
 
 use crate::auth::{random_token, sha256_hex};
 
-use crate::domain::registration::{Registration, RegistrationInput};
+use crate::domain::client_name::ClientName;
+use crate::domain::contacts::ContactList;
+use crate::domain::redirect_uri::RedirectUris;
+use crate::domain::registration::{ClientType, LogoId, Pkce, Registration};
+use crate::domain::revision::{Revision, STORED_RULES, Stored};
+use crate::domain::scopes::{ScopeSet, SubjectType};
 use crate::domain::status::Status;
+use crate::domain::web_url::WebUrl;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SubmissionRow {
     pub id: i64,
-    pub status: String,
+    pub status: Status,
     pub revision: i64,
     pub client_name: String,
     pub contacts: String,
@@ -23,55 +29,69 @@ pub struct SubmissionRow {
     pub decided_by: Option<String>,
 }
 
-impl SubmissionRow {
-    pub fn status(&self) -> Status {
-        Status::parse(&self.status).unwrap_or(Status::Pending)
+/// One revision as the table holds it; read only through [`Revision::from`].
+struct RevisionRecord {
+    submission_id: i64,
+    number: i64,
+    client_name: String,
+    client_uri: String,
+    logo_id: String,
+    tos_uri: String,
+    policy_uri: String,
+    contacts: String,
+    initiation_uri: String,
+    settings_uri: String,
+    client_type: String,
+    redirect_uris: String,
+    scopes: String,
+    scope_reason: Option<String>,
+    pkce: String,
+    pkce_exception: Option<String>,
+    subject_type: Option<String>,
+    created_at: i64,
+}
+
+/// A JSON list column as the form holds it, one item per line; the JSON text itself when it
+/// is not a list of strings (shown to staff as stored).
+fn json_list<T, E: std::fmt::Display>(
+    json: &str,
+    parse: impl FnOnce(&[String]) -> Result<T, E>,
+) -> Stored<T> {
+    match serde_json::from_str::<Vec<String>>(json) {
+        Ok(items) => Stored::of(&items.join("\n"), |_| parse(&items)),
+        Err(e) => Stored::Unparsable {
+            raw: json.to_owned(),
+            error: format!("not a list: {e}"),
+        },
     }
 }
 
-/// One stored revision, as strings: what the pages show and what the edit form starts from.
-#[derive(Debug, Clone, FromRow)]
-pub struct RevisionRow {
-    pub submission_id: i64,
-    pub number: i64,
-    pub client_name: String,
-    pub client_uri: String,
-    pub logo_id: String,
-    pub tos_uri: String,
-    pub policy_uri: String,
-    #[sqlx(json)]
-    pub contacts: Vec<String>,
-    pub initiation_uri: String,
-    pub settings_uri: String,
-    pub client_type: String,
-    #[sqlx(json)]
-    pub redirect_uris: Vec<String>,
-    #[sqlx(json)]
-    pub scopes: Vec<String>,
-    pub scope_reason: Option<String>,
-    pub pkce: String,
-    pub pkce_exception: Option<String>,
-    pub subject_type: Option<String>,
-    pub created_at: i64,
-}
-
-impl RevisionRow {
-    pub fn to_input(&self) -> RegistrationInput {
-        RegistrationInput {
-            client_name: self.client_name.clone(),
-            client_uri: self.client_uri.clone(),
-            tos_uri: self.tos_uri.clone(),
-            policy_uri: self.policy_uri.clone(),
-            contacts: self.contacts.join("\n"),
-            initiation_uri: self.initiation_uri.clone(),
-            settings_uri: self.settings_uri.clone(),
-            client_type: self.client_type.clone(),
-            redirect_uris: self.redirect_uris.join("\n"),
-            scopes: self.scopes.clone(),
-            scope_reason: self.scope_reason.clone().unwrap_or_default(),
-            pkce: self.pkce.clone(),
-            pkce_exception: self.pkce_exception.clone().unwrap_or_default(),
-            subject_type: self.subject_type.clone().unwrap_or_default(),
+impl From<RevisionRecord> for Revision {
+    fn from(r: RevisionRecord) -> Revision {
+        let url = |raw: &str| Stored::of(raw, |v| WebUrl::parse(v, STORED_RULES));
+        Revision {
+            submission_id: r.submission_id,
+            number: r.number,
+            client_name: Stored::of(&r.client_name, ClientName::parse),
+            client_uri: url(&r.client_uri),
+            logo: LogoId(r.logo_id),
+            tos_uri: url(&r.tos_uri),
+            policy_uri: url(&r.policy_uri),
+            contacts: json_list(&r.contacts, |items| ContactList::parse(&items.join("\n"))),
+            initiation_uri: url(&r.initiation_uri),
+            settings_uri: url(&r.settings_uri),
+            client_type: Stored::of(&r.client_type, |v| {
+                ClientType::parse(v).ok_or("not a client type")
+            }),
+            redirect_uris: json_list(&r.redirect_uris, |items| {
+                RedirectUris::parse(&items.join("\n"), STORED_RULES).map_err(|e| e.join(" "))
+            }),
+            scopes: json_list(&r.scopes, ScopeSet::from_stored),
+            scope_reason: r.scope_reason,
+            pkce: Stored::of(&r.pkce, |v| Pkce::parse(v).ok_or("not a PKCE answer")),
+            pkce_exception: r.pkce_exception,
+            subject_type: r.subject_type.map(SubjectType::from_stored),
+            created_at: r.created_at,
         }
     }
 }
@@ -84,21 +104,6 @@ pub struct EventRow {
     pub note: Option<String>,
 }
 
-impl EventRow {
-    pub fn describe(&self) -> &'static str {
-        match self.kind.as_str() {
-            "submitted" => "Submitted for review",
-            "resubmitted" => "Resubmitted with changes",
-            "approved" => "Approved",
-            "rejected" => "Rejected",
-            "changes_requested" => "Changes requested",
-            "secret_revealed" => "Client secret retrieved",
-            "secret_rotated" => "Client secret rotated",
-            _ => "Updated",
-        }
-    }
-}
-
 /// A new submission with its first revision, opened by the status token `token` (only its
 /// hash is stored); returns its id.
 pub async fn insert(
@@ -108,15 +113,17 @@ pub async fn insert(
     now: i64,
 ) -> sqlx::Result<i64> {
     let token_hash = sha256_hex(token);
-    let id: i64 = sqlx::query_scalar(
+    let client_name = registration.client_name.as_str();
+    let contacts = registration.contacts.as_strings().join(", ");
+    let id = sqlx::query_scalar!(
         "INSERT INTO submissions (token, status, revision, client_name, contacts, created_at, updated_at)
          VALUES (?, 'pending', 1, ?, ?, ?, ?) RETURNING id",
+        token_hash,
+        client_name,
+        contacts,
+        now,
+        now,
     )
-    .bind(&token_hash)
-    .bind(registration.client_name.as_str())
-    .bind(registration.contacts.as_strings().join(", "))
-    .bind(now)
-    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     add_status_token(&mut *conn, &token_hash, id, now).await?;
@@ -131,12 +138,12 @@ async fn add_status_token(
     submission_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO status_tokens (token_hash, submission_id, created_at) VALUES (?, ?, ?)",
+        token_hash,
+        submission_id,
+        now,
     )
-    .bind(token_hash)
-    .bind(submission_id)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -162,30 +169,42 @@ pub async fn insert_revision(
     now: i64,
 ) -> sqlx::Result<()> {
     let json = |v: Vec<String>| serde_json::to_string(&v).expect("strings serialise");
-    sqlx::query(
+    let (client_name, client_uri, tos_uri, policy_uri) = (
+        r.client_name.as_str(),
+        r.client_uri.as_str(),
+        r.tos_uri.as_str(),
+        r.policy_uri.as_str(),
+    );
+    let (initiation_uri, settings_uri) = (r.initiation_uri.as_str(), r.settings_uri.as_str());
+    let contacts = json(r.contacts.as_strings());
+    let redirect_uris = json(r.redirect_uris.as_strings());
+    let scopes = json(r.scopes.iter().map(str::to_owned).collect());
+    let (client_type, pkce) = (r.client_type.as_str(), r.pkce.as_str());
+    let subject_type = r.subject_type.as_ref().map(SubjectType::as_str);
+    sqlx::query!(
         "INSERT INTO revisions (submission_id, number, client_name, client_uri, logo_id, tos_uri,
             policy_uri, contacts, initiation_uri, settings_uri, client_type, redirect_uris, scopes,
             scope_reason, pkce, pkce_exception, subject_type, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        submission_id,
+        number,
+        client_name,
+        client_uri,
+        r.logo.0,
+        tos_uri,
+        policy_uri,
+        contacts,
+        initiation_uri,
+        settings_uri,
+        client_type,
+        redirect_uris,
+        scopes,
+        r.scope_reason,
+        pkce,
+        r.pkce_exception,
+        subject_type,
+        now,
     )
-    .bind(submission_id)
-    .bind(number)
-    .bind(r.client_name.as_str())
-    .bind(r.client_uri.as_str())
-    .bind(&r.logo.0)
-    .bind(r.tos_uri.as_str())
-    .bind(r.policy_uri.as_str())
-    .bind(json(r.contacts.as_strings()))
-    .bind(r.initiation_uri.as_str())
-    .bind(r.settings_uri.as_str())
-    .bind(r.client_type.as_str())
-    .bind(json(r.redirect_uris.as_strings()))
-    .bind(json(r.scopes.iter().map(str::to_owned).collect()))
-    .bind(r.scope_reason.as_deref())
-    .bind(r.pkce.as_str())
-    .bind(r.pkce_exception.as_deref())
-    .bind(r.subject_type.as_deref())
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -202,16 +221,16 @@ pub async fn set_status(
     now: i64,
 ) -> sqlx::Result<bool> {
     let (from, to) = change;
-    let changed = sqlx::query(
+    let changed = sqlx::query!(
         "UPDATE submissions SET status = ?, status_note = ?, decided_by = ?, updated_at = ?
          WHERE id = ? AND status = ?",
+        to,
+        note,
+        staff_name,
+        now,
+        id,
+        from,
     )
-    .bind(to.as_str())
-    .bind(note)
-    .bind(staff_name)
-    .bind(now)
-    .bind(id)
-    .bind(from.as_str())
     .execute(conn)
     .await?;
     Ok(changed.rows_affected() == 1)
@@ -222,11 +241,13 @@ pub async fn set_client_id(
     id: i64,
     client_id: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE submissions SET client_id = ? WHERE id = ?")
-        .bind(client_id)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE submissions SET client_id = ? WHERE id = ?",
+        client_id,
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -237,13 +258,14 @@ pub async fn set_secret_hash(
     hash: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let issued_at = hash.map(|_| now);
+    sqlx::query!(
         "UPDATE submissions SET secret_hash = ?, secret_issued_at = ?, updated_at = ? WHERE id = ?",
+        hash,
+        issued_at,
+        now,
+        id,
     )
-    .bind(hash)
-    .bind(hash.map(|_| now))
-    .bind(now)
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(())
@@ -254,10 +276,10 @@ pub async fn secret_hash(
     conn: &mut SqliteConnection,
     client_id: &str,
 ) -> sqlx::Result<Option<String>> {
-    let stored: Option<Option<String>> = sqlx::query_scalar(
+    let stored = sqlx::query_scalar!(
         "SELECT secret_hash FROM submissions WHERE client_id = ? AND status = 'approved'",
+        client_id,
     )
-    .bind(client_id)
     .fetch_optional(conn)
     .await?;
     Ok(stored.flatten())
@@ -271,14 +293,16 @@ pub async fn add_event(
     note: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO events (submission_id, at, actor, kind, note) VALUES (?, ?, ?, ?, ?)")
-        .bind(submission_id)
-        .bind(now)
-        .bind(actor)
-        .bind(kind)
-        .bind(note)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO events (submission_id, at, actor, kind, note) VALUES (?, ?, ?, ?, ?)",
+        submission_id,
+        now,
+        actor,
+        kind,
+        note,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -286,19 +310,30 @@ pub async fn find_by_token(
     conn: &mut SqliteConnection,
     token: &str,
 ) -> sqlx::Result<Option<SubmissionRow>> {
-    sqlx::query_as(
-        "SELECT s.* FROM status_tokens t JOIN submissions s ON s.id = t.submission_id
-         WHERE t.token_hash = ?",
+    let hash = sha256_hex(token);
+    sqlx::query_as!(
+        SubmissionRow,
+        r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
+            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.decided_by
+         FROM status_tokens t JOIN submissions s ON s.id = t.submission_id
+         WHERE t.token_hash = ?"#,
+        hash,
     )
-    .bind(sha256_hex(token))
     .fetch_optional(conn)
     .await
 }
 
 pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<SubmissionRow>> {
-    sqlx::query_as("SELECT * FROM submissions WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
+    sqlx::query_as!(
+        SubmissionRow,
+        r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
+            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.decided_by
+         FROM submissions s WHERE s.id = ?"#,
+        id,
+    )
+    .fetch_optional(conn)
         .await
 }
 
@@ -306,22 +341,30 @@ pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<S
 pub async fn revisions(
     conn: &mut SqliteConnection,
     submission_id: i64,
-) -> sqlx::Result<Vec<RevisionRow>> {
-    sqlx::query_as("SELECT * FROM revisions WHERE submission_id = ? ORDER BY number DESC")
-        .bind(submission_id)
-        .fetch_all(conn)
-        .await
+) -> sqlx::Result<Vec<Revision>> {
+    let records = sqlx::query_as!(
+        RevisionRecord,
+        "SELECT * FROM revisions WHERE submission_id = ? ORDER BY number DESC",
+        submission_id,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(records.into_iter().map(Revision::from).collect())
 }
 
 pub async fn current_revision(
     conn: &mut SqliteConnection,
     submission: &SubmissionRow,
-) -> sqlx::Result<RevisionRow> {
-    sqlx::query_as("SELECT * FROM revisions WHERE submission_id = ? AND number = ?")
-        .bind(submission.id)
-        .bind(submission.revision)
-        .fetch_one(conn)
-        .await
+) -> sqlx::Result<Revision> {
+    let record = sqlx::query_as!(
+        RevisionRecord,
+        "SELECT * FROM revisions WHERE submission_id = ? AND number = ?",
+        submission.id,
+        submission.revision,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(record.into())
 }
 
 /// The history, oldest first.
@@ -329,10 +372,13 @@ pub async fn events(
     conn: &mut SqliteConnection,
     submission_id: i64,
 ) -> sqlx::Result<Vec<EventRow>> {
-    sqlx::query_as("SELECT at, actor, kind, note FROM events WHERE submission_id = ? ORDER BY id")
-        .bind(submission_id)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as!(
+        EventRow,
+        "SELECT at, actor, kind, note FROM events WHERE submission_id = ? ORDER BY id",
+        submission_id,
+    )
+    .fetch_all(conn)
+    .await
 }
 
 pub const PAGE_SIZE: i64 = 50;
@@ -345,6 +391,9 @@ pub async fn queue(
     search: Option<&str>,
     before: Option<i64>,
 ) -> sqlx::Result<Vec<SubmissionRow>> {
+    // Runtime SQL, not a checked macro: a fixed query with `(? IS NULL OR …)` filters makes
+    // SQLite plan for every filter at once and loses the index range scan; the shapes below
+    // differ in their FROM clause and ORDER BY key, which no bound parameter can switch.
     // Built per request so each filter is a plain indexed condition: with (status, id) the
     // queue is an index range scan whatever the page depth, and a search walks the trigram
     // index (migration 20261202190000) newest first instead of scanning the table.
@@ -377,7 +426,7 @@ pub async fn queue(
         }
     };
     if let Some(status) = status {
-        query.push(" AND s.status = ").push_bind(status.as_str());
+        query.push(" AND s.status = ").push_bind(status);
     }
     if let Some(before) = before {
         query.push(format!(" AND {key} < ")).push_bind(before);
@@ -414,25 +463,38 @@ impl SearchTerm {
 
 /// How many submissions are in each status (kept by triggers: counting the index on every
 /// queue page took ~14 ms at 100,000 submissions).
-pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT status, n FROM submission_counts")
+pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<Vec<(Status, i64)>> {
+    let rows = sqlx::query!(r#"SELECT status AS "status: Status", n FROM submission_counts"#)
         .fetch_all(conn)
-        .await
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
 }
 
 pub async fn find_by_client_id(
     conn: &mut SqliteConnection,
     client_id: &str,
 ) -> sqlx::Result<Option<SubmissionRow>> {
-    sqlx::query_as("SELECT * FROM submissions WHERE client_id = ? AND status = 'approved'")
-        .bind(client_id)
-        .fetch_optional(conn)
+    sqlx::query_as!(
+        SubmissionRow,
+        r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
+            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.decided_by
+         FROM submissions s WHERE s.client_id = ? AND s.status = 'approved'"#,
+        client_id,
+    )
+    .fetch_optional(conn)
         .await
 }
 
 pub async fn approved(conn: &mut SqliteConnection) -> sqlx::Result<Vec<SubmissionRow>> {
-    sqlx::query_as("SELECT * FROM submissions WHERE status = 'approved' ORDER BY id")
-        .fetch_all(conn)
+    sqlx::query_as!(
+        SubmissionRow,
+        r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
+            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.decided_by
+         FROM submissions s WHERE s.status = 'approved' ORDER BY s.id"#,
+    )
+    .fetch_all(conn)
         .await
 }
 
@@ -445,17 +507,19 @@ pub async fn resubmit(
     now: i64,
 ) -> sqlx::Result<bool> {
     let number = submission.revision + 1;
-    let changed = sqlx::query(
+    let client_name = registration.client_name.as_str();
+    let contacts = registration.contacts.as_strings().join(", ");
+    let changed = sqlx::query!(
         "UPDATE submissions SET status = 'pending', revision = ?, client_name = ?, contacts = ?,
             status_note = NULL, updated_at = ?
          WHERE id = ? AND status = 'changes_requested' AND revision = ?",
+        number,
+        client_name,
+        contacts,
+        now,
+        submission.id,
+        submission.revision,
     )
-    .bind(number)
-    .bind(registration.client_name.as_str())
-    .bind(registration.contacts.as_strings().join(", "))
-    .bind(now)
-    .bind(submission.id)
-    .bind(submission.revision)
     .execute(&mut *conn)
     .await?;
     if changed.rows_affected() != 1 {
@@ -464,4 +528,186 @@ pub async fn resubmit(
     insert_revision(&mut *conn, submission.id, number, registration, now).await?;
     add_event(conn, submission.id, "partner", "resubmitted", None, now).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AppEnv;
+    use crate::domain::registration::RegistrationInput;
+    use crate::domain::scopes::ScopeCatalogue;
+
+    /// A revision as a row would hold it, with `change` applied first.
+    fn stored(change: impl FnOnce(&mut RevisionRecord)) -> Revision {
+        let mut record = RevisionRecord {
+            submission_id: 1,
+            number: 1,
+            client_name: "Ledgerly".into(),
+            client_uri: "https://ledgerly.example/".into(),
+            logo_id: "logo".into(),
+            tos_uri: "https://ledgerly.example/terms".into(),
+            policy_uri: "https://ledgerly.example/privacy".into(),
+            contacts: r#"["dev@ledgerly.example"]"#.into(),
+            initiation_uri: "https://ledgerly.example/connect".into(),
+            settings_uri: "https://ledgerly.example/settings".into(),
+            client_type: "confidential".into(),
+            redirect_uris: r#"["https://ledgerly.example/cb"]"#.into(),
+            scopes: r#"["users:read"]"#.into(),
+            scope_reason: None,
+            pkce: "supported".into(),
+            pkce_exception: None,
+            subject_type: None,
+            created_at: 0,
+        };
+        change(&mut record);
+        Revision::from(record)
+    }
+
+    fn titles(r: &Revision) -> Vec<String> {
+        r.flags(&ScopeCatalogue::builtin())
+            .into_iter()
+            .map(|f| format!("{}: {}", f.title, f.detail))
+            .collect()
+    }
+
+    #[test]
+    fn a_stored_value_that_no_longer_parses_is_kept_as_stored_and_flagged() {
+        let r = stored(|r| r.redirect_uris = r#"["ftp://ledgerly.example/cb"]"#.into());
+        assert!(matches!(r.redirect_uris, Stored::Unparsable { .. }));
+        // Shown, not dropped: the pages, the edit form and the export all get the raw value.
+        assert_eq!(r.redirect_uris.lines(), ["ftp://ledgerly.example/cb"]);
+        assert_eq!(r.to_input().redirect_uris, "ftp://ledgerly.example/cb");
+        let flags = titles(&r);
+        assert!(
+            flags.iter().any(|f| f.starts_with(
+                "Redirect URIs no longer passes the rules: ftp://ledgerly.example/cb ("
+            )),
+            "{flags:?}"
+        );
+    }
+
+    #[test]
+    fn a_column_that_is_not_a_json_list_is_shown_as_stored() {
+        let r = stored(|r| r.contacts = "dev@ledgerly.example".into());
+        assert_eq!(r.contacts.form_text(), "dev@ledgerly.example");
+        assert!(
+            titles(&r)
+                .iter()
+                .any(|f| f.starts_with("Contacts no longer passes"))
+        );
+    }
+
+    #[test]
+    fn an_http_loopback_redirect_is_flagged_whatever_app_env_is_today() {
+        // Accepted under staging; production's rules refuse it, and before, the staff page of a
+        // production portal dropped it from the flags.
+        let r = stored(|r| r.redirect_uris = r#"["http://127.0.0.1:9000/cb"]"#.into());
+        assert!(r.redirect_uris.parsed().is_some());
+        assert!(titles(&r).contains(&"http redirect URIs: http://127.0.0.1:9000/cb".to_owned()));
+    }
+
+    #[test]
+    fn the_flags_come_from_the_typed_values() {
+        let r = stored(|r| {
+            r.client_type = "public".into();
+            r.pkce = "not_supported".into();
+            r.pkce_exception = Some("PM-7".into());
+            r.scopes = r#"["users:write", "retired:read"]"#.into();
+            r.redirect_uris = r#"["https://ledgerly.example/cb?next=/home"]"#.into();
+        });
+        let flags = titles(&r);
+        for expected in [
+            "Write scopes: users:write",
+            "Scopes no longer in the catalogue: retired:read",
+            "Query looks like an open redirector: https://ledgerly.example/cb?next=/home (next)",
+            "Public client without PKCE: Exception reference: PM-7",
+            "Scope reason: None given",
+        ] {
+            assert!(
+                flags.contains(&expected.to_owned()),
+                "{expected} in {flags:?}"
+            );
+        }
+        assert!(!r.is_confidential());
+        assert!(!r.supports_pkce());
+        // A confidential client with PKCE raises none of those.
+        let plain = titles(&stored(|_| {}));
+        assert_eq!(plain, ["Scope reason: None given"]);
+    }
+
+    #[test]
+    fn the_diff_lists_changed_fields_by_their_labels_in_form_order() {
+        let before = stored(|_| {});
+        let after = stored(|r| {
+            r.logo_id = "other".into();
+            r.client_name = "Ledgerly Two".into();
+            r.scopes = r#"["users:read", "expenses:read"]"#.into();
+        });
+        let changes: Vec<(&str, String, String)> = after
+            .changes_since(&before)
+            .into_iter()
+            .map(|c| (c.field, c.before, c.after))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("Client name", "Ledgerly".into(), "Ledgerly Two".into()),
+                ("Logo", "previous logo".into(), "new logo".into()),
+                (
+                    "Scopes",
+                    "users:read".into(),
+                    "expenses:read\nusers:read".into()
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_registration_reads_back_into_the_same_types_and_edits_round_trip() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        crate::db::MIGRATOR.run(&pool).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let logo = LogoId("logo-1".into());
+        crate::db::logos::insert(&mut conn, &logo, None, b"png", 64, 1)
+            .await
+            .unwrap();
+        let input = RegistrationInput {
+            client_name: "Ledgerly".into(),
+            client_uri: "https://ledgerly.example".into(),
+            tos_uri: "https://ledgerly.example/terms".into(),
+            policy_uri: "https://ledgerly.example/privacy".into(),
+            contacts: "dev@ledgerly.example, ops@ledgerly.example".into(),
+            initiation_uri: "https://ledgerly.example/connect".into(),
+            settings_uri: "https://ledgerly.example/settings".into(),
+            client_type: "public".into(),
+            redirect_uris: "https://ledgerly.example/callback\nhttp://127.0.0.1/cb".into(),
+            scopes: vec!["users:read".into(), "expenses:read".into()],
+            scope_reason: "Reports".into(),
+            pkce: "supported".into(),
+            pkce_exception: String::new(),
+            subject_type: "company".into(),
+        };
+        let catalogue = ScopeCatalogue::builtin();
+        let parse = |input: &RegistrationInput| {
+            Registration::parse(input, Ok(logo.clone()), AppEnv::Staging, &catalogue).unwrap()
+        };
+        let registration = parse(&input);
+        let id = insert(&mut conn, "token", &registration, 1).await.unwrap();
+        let submission = find(&mut conn, id).await.unwrap().unwrap();
+        assert_eq!(submission.status, Status::Pending);
+        let revision = current_revision(&mut conn, &submission).await.unwrap();
+
+        assert_eq!(
+            revision.redirect_uris.parsed(),
+            Some(&registration.redirect_uris)
+        );
+        assert_eq!(revision.contacts.parsed(), Some(&registration.contacts));
+        assert_eq!(revision.scopes.parsed(), Some(&registration.scopes));
+        assert_eq!(revision.client_type.parsed(), Some(&ClientType::Public));
+        assert!(revision.unparsable().is_empty());
+        let again = parse(&revision.to_input());
+        assert_eq!(again.redirect_uris, registration.redirect_uris);
+        assert_eq!(again.client_uri, registration.client_uri);
+        assert_eq!(again.subject_type, registration.subject_type);
+    }
 }

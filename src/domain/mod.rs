@@ -2,9 +2,11 @@
 
 pub mod client_name;
 pub mod contacts;
+pub mod fields;
 pub mod logo;
 pub mod redirect_uri;
 pub mod registration;
+pub mod revision;
 pub mod scopes;
 pub mod status;
 pub mod web_url;

@@ -74,6 +74,37 @@ impl ScopeCatalogue {
     }
 }
 
+/// The kind of account a client prefers to connect to: one of the catalogue's subject types
+/// when it was entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectType(String);
+
+impl SubjectType {
+    /// `None` for no preference ("" or "none"); an error for a type not in the catalogue.
+    pub fn parse(value: &str, catalogue: &ScopeCatalogue) -> Result<Option<SubjectType>, String> {
+        let value = value.trim();
+        if value.is_empty() || value == "none" {
+            Ok(None)
+        } else if catalogue.has_subject_type(value) {
+            Ok(Some(SubjectType(value.to_owned())))
+        } else {
+            Err(format!(
+                "Choose one of: none, {}.",
+                catalogue.subject_types.join(", ")
+            ))
+        }
+    }
+
+    /// As stored: it passed `parse` when it was entered.
+    pub fn from_stored(value: String) -> SubjectType {
+        SubjectType(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One or more catalogue scopes, in catalogue-independent sorted order, without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeSet(BTreeSet<String>);
@@ -112,6 +143,22 @@ impl ScopeSet {
 
     pub fn has_write(&self) -> bool {
         self.iter().any(|s| s.ends_with(":write"))
+    }
+
+    /// A set read back from storage, without today's catalogue: the names as stored, each
+    /// once. Scopes since removed from the catalogue are for the reviewer flags to point out.
+    pub fn from_stored<S: AsRef<str>>(values: &[S]) -> Result<ScopeSet, String> {
+        let set: BTreeSet<String> = values.iter().map(|v| v.as_ref().to_owned()).collect();
+        if set.is_empty() {
+            return Err("No scope is stored.".into());
+        }
+        if let Some(bad) = set
+            .iter()
+            .find(|s| s.is_empty() || s.contains(char::is_whitespace))
+        {
+            return Err(format!("{bad:?} is not a scope name."));
+        }
+        Ok(ScopeSet(set))
     }
 
     /// RFC 6749 `scope`: space-separated.

@@ -11,7 +11,7 @@ use crate::auth::Token;
 use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
-use crate::routes::register::form_response;
+use crate::routes::page::respond_with_form;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -40,7 +40,7 @@ pub async fn show(
     let link = credentials::inspect(&state.db.read, &token)
         .await?
         .ok_or(AppError::NotFound)?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         CredentialsPage {
             client_name: &link.client_name,
             client_id: &link.client_id,
@@ -65,7 +65,7 @@ pub async fn reveal(
     let response = match outcome {
         Ok(revealed) => {
             tracing::info!(client_id = %revealed.client_id, "client secret revealed");
-            form_response(&req, &state, StatusCode::OK, |csrf_token| {
+            respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
                 CredentialsPage {
                     client_name: &revealed.client_name,
                     client_id: &revealed.client_id,
@@ -80,7 +80,7 @@ pub async fn reveal(
             let link = credentials::inspect(&state.db.read, &token)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            form_response(&req, &state, StatusCode::GONE, |csrf_token| {
+            respond_with_form(&req, &state, StatusCode::GONE, |csrf_token| {
                 CredentialsPage {
                     client_name: &link.client_name,
                     client_id: &link.client_id,

@@ -12,26 +12,16 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::web::{Bytes, Payload};
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
+use crate::domain::fields::{self, Slot};
 use crate::domain::logo::MAX_LOGO_BYTES;
 use crate::domain::registration::RegistrationInput;
-use crate::error::AppError;
+use actix_web::http::StatusCode;
 
 /// The whole request body, counted as it streams in; the logo may use half of it.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// Limits per text field, in bytes: generous for what the rules accept, small next to the body.
-fn text_limit(name: &str) -> Option<usize> {
-    Some(match name {
-        // 20 URIs of 2048 bytes, with line breaks and some slack for blank lines.
-        "redirect_uris" => 48 * 1024,
-        // 1000 characters of up to 4 bytes each.
-        "scope_reason" => 4 * 1024,
-        "client_name" | "client_uri" | "tos_uri" | "policy_uri" | "contacts" | "initiation_uri"
-        | "settings_uri" | "client_type" | "scopes" | "pkce" | "pkce_exception"
-        | "subject_type" | "csrf_token" | "logo_token" => 4 * 1024,
-        _ => return None,
-    })
-}
+/// The form's own fields beside the registration's (`fields::FIELDS`), with their limits.
+const FORM_TOKENS: &[(&str, usize)] = &[("csrf_token", 4 * 1024), ("logo_token", 4 * 1024)];
 
 /// More than the catalogue could ever hold; stops a flood of repeated `scopes` parts.
 const MAX_SCOPE_VALUES: usize = 100;
@@ -53,7 +43,7 @@ pub struct RegistrationForm {
 }
 
 /// Checks that need only the headers: run before a single body byte is read.
-pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
+pub fn check_headers(req: &HttpRequest) -> Result<(), FormError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -63,9 +53,7 @@ pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        return Err(AppError::UnsupportedMediaType(
-            "This form must be sent as multipart/form-data.".into(),
-        ));
+        return Err(FormError::NotMultipart);
     }
     let declared = req
         .headers()
@@ -73,15 +61,63 @@ pub fn check_headers(req: &HttpRequest) -> Result<(), AppError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(too_large());
+        return Err(FormError::TooLarge);
     }
     Ok(())
 }
 
-fn too_large() -> AppError {
-    AppError::PayloadTooLarge(
-        "The form is larger than 2 MiB in total. The logo may be at most 1 MiB; go back and choose a smaller file.".into(),
-    )
+/// Why a registration form could not be read; each says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("This form must be sent as multipart/form-data.")]
+    NotMultipart,
+    #[error(
+        "The form is larger than 2 MiB in total. The logo may be at most 1 MiB; go back and choose a smaller file."
+    )]
+    TooLarge,
+    #[error(
+        "The form arrived too slowly: all of it must arrive within {}, so it was cut off. Please try again; on a slow connection, a smaller logo file helps.",
+        seconds(*.0)
+    )]
+    TooSlow(Duration),
+    #[error(
+        "Nothing arrived for {} while the form was being sent, so it was cut off. Check your connection, then go back and send the form again; your browser keeps what you entered.",
+        seconds(*.0)
+    )]
+    Stalled(Duration),
+    #[error("The form could not be read: {0}.")]
+    Unreadable(String),
+    #[error("The form has the field {0:?} twice.")]
+    Twice(String),
+    #[error("The form has an unknown field {0:?}.")]
+    UnknownField(String),
+    #[error("The form has too many {0}.")]
+    TooManyValues(String),
+    #[error("The field {name} is longer than {kib} KiB.")]
+    TooLong { name: String, kib: usize },
+    #[error("The field {0} is not valid UTF-8 text.")]
+    NotUtf8(String),
+}
+
+impl FormError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FormError::NotMultipart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            FormError::TooSlow(_) | FormError::Stalled(_) => StatusCode::REQUEST_TIMEOUT,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The error page's heading.
+    pub fn title(&self) -> &'static str {
+        match self {
+            FormError::NotMultipart => "Unsupported form encoding",
+            FormError::TooLarge => "Upload too large",
+            FormError::TooSlow(_) | FormError::Stalled(_) => "Request too slow",
+            _ => "The form could not be read",
+        }
+    }
 }
 
 /// How long a form's body may take: two limits, because each alone lets a client hold an
@@ -102,19 +138,13 @@ pub async fn read(
     req: &HttpRequest,
     payload: Payload,
     timeouts: BodyTimeouts,
-) -> Result<RegistrationForm, AppError> {
+) -> Result<RegistrationForm, FormError> {
     check_headers(req)?;
     let stalled = Rc::new(Cell::new(false));
     let body = cut_off_when_idle(payload, timeouts.idle, stalled.clone());
     match tokio::time::timeout(timeouts.whole, read_body(req.headers(), body)).await {
-        Err(_) => Err(AppError::RequestTimeout(format!(
-            "The form arrived too slowly: all of it must arrive within {}, so it was cut off. Please try again; on a slow connection, a smaller logo file helps.",
-            seconds(timeouts.whole)
-        ))),
-        Ok(Err(_)) if stalled.get() => Err(AppError::RequestTimeout(format!(
-            "Nothing arrived for {} while the form was being sent, so it was cut off. Check your connection, then go back and send the form again; your browser keeps what you entered.",
-            seconds(timeouts.idle)
-        ))),
+        Err(_) => Err(FormError::TooSlow(timeouts.whole)),
+        Ok(Err(_)) if stalled.get() => Err(FormError::Stalled(timeouts.idle)),
         Ok(read) => read,
     }
 }
@@ -158,7 +188,7 @@ fn seconds(duration: Duration) -> String {
 /// The body half of [`read`], from any byte stream: counts the bytes as they arrive, stops at
 /// the limit and reads the fields. Public so the fuzz target (`fuzz/`) can feed it raw
 /// multipart bodies.
-pub async fn read_body<S>(headers: &HeaderMap, body: S) -> Result<RegistrationForm, AppError>
+pub async fn read_body<S>(headers: &HeaderMap, body: S) -> Result<RegistrationForm, FormError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + 'static,
 {
@@ -179,12 +209,12 @@ where
     // short preamble lines with short boundaries (both found by `fuzz/`, tests below).
     let multipart = Multipart::new(headers, counted);
     match read_fields(multipart).await {
-        Err(_) if over_limit.get() => Err(too_large()),
+        Err(_) if over_limit.get() => Err(FormError::TooLarge),
         other => other,
     }
 }
 
-async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppError> {
+async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, FormError> {
     let mut form = RegistrationForm {
         input: RegistrationInput::default(),
         csrf_token: String::new(),
@@ -195,80 +225,68 @@ async fn read_fields(mut multipart: Multipart) -> Result<RegistrationForm, AppEr
 
     while let Some(mut field) = multipart.try_next().await.map_err(unreadable)? {
         let name = field.name().unwrap_or("").to_owned();
-        if name != "scopes" {
+        let repeatable = fields::field(&name).is_some_and(|f| matches!(f.slot, Slot::Many(_)));
+        if !repeatable {
             if seen.contains(&name) {
-                return Err(AppError::BadRequest(format!(
-                    "The form has the field {:?} twice.",
-                    truncate(&name)
-                )));
+                return Err(FormError::Twice(truncate(&name)));
             }
             seen.push(name.clone());
         }
 
-        if name == "logo" {
-            form.logo = read_upload(&mut field).await?;
-            continue;
-        }
-        let limit = text_limit(&name).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "The form has an unknown field {:?}.",
-                truncate(&name)
-            ))
-        })?;
-        let value = read_text(&mut field, &name, limit).await?;
-        let input = &mut form.input;
-        match name.as_str() {
-            "client_name" => input.client_name = value,
-            "client_uri" => input.client_uri = value,
-            "tos_uri" => input.tos_uri = value,
-            "policy_uri" => input.policy_uri = value,
-            "contacts" => input.contacts = value,
-            "initiation_uri" => input.initiation_uri = value,
-            "settings_uri" => input.settings_uri = value,
-            "client_type" => input.client_type = value,
-            "redirect_uris" => input.redirect_uris = value,
-            "scope_reason" => input.scope_reason = value,
-            "pkce" => input.pkce = value,
-            "pkce_exception" => input.pkce_exception = value,
-            "subject_type" => input.subject_type = value,
-            "csrf_token" => form.csrf_token = value,
-            "logo_token" => form.logo_token = value,
-            "scopes" => {
-                if input.scopes.len() >= MAX_SCOPE_VALUES {
-                    return Err(AppError::BadRequest("The form has too many scopes.".into()));
-                }
-                input.scopes.push(value)
+        let unknown = || FormError::UnknownField(truncate(&name));
+        // The allow-list is the fields table: a field is read into the slot it names there.
+        match fields::field(&name).map(|f| (f.slot, f.max_bytes)) {
+            Some((Slot::File, _)) => form.logo = read_upload(&mut field).await?,
+            Some((Slot::Text(slot), limit)) => {
+                *slot(&mut form.input) = read_text(&mut field, &name, limit).await?;
             }
-            _ => unreachable!("text_limit knows every field"),
+            Some((Slot::Many(slot), limit)) => {
+                let value = read_text(&mut field, &name, limit).await?;
+                let values = slot(&mut form.input);
+                if values.len() >= MAX_SCOPE_VALUES {
+                    return Err(FormError::TooManyValues(name));
+                }
+                values.push(value);
+            }
+            None => {
+                let (_, limit) = FORM_TOKENS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(unknown)?;
+                let value = read_text(&mut field, &name, *limit).await?;
+                match name.as_str() {
+                    "csrf_token" => form.csrf_token = value,
+                    _ => form.logo_token = value,
+                }
+            }
         }
     }
     Ok(form)
 }
 
-fn unreadable(e: actix_multipart::MultipartError) -> AppError {
-    AppError::BadRequest(format!("The form could not be read: {e}."))
+fn unreadable(e: actix_multipart::MultipartError) -> FormError {
+    FormError::Unreadable(e.to_string())
 }
 
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-async fn read_text(field: &mut Field, name: &str, limit: usize) -> Result<String, AppError> {
+async fn read_text(field: &mut Field, name: &str, limit: usize) -> Result<String, FormError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
         if bytes.len() + chunk.len() > limit {
-            return Err(AppError::BadRequest(format!(
-                "The field {name} is longer than {} KiB.",
-                limit / 1024
-            )));
+            return Err(FormError::TooLong {
+                name: name.to_owned(),
+                kib: limit / 1024,
+            });
         }
         bytes.extend_from_slice(&chunk);
     }
-    String::from_utf8(bytes)
-        .map_err(|_| AppError::BadRequest(format!("The field {name} is not valid UTF-8 text.")))
+    String::from_utf8(bytes).map_err(|_| FormError::NotUtf8(name.to_owned()))
 }
 
-async fn read_upload(field: &mut Field) -> Result<Upload, AppError> {
+async fn read_upload(field: &mut Field) -> Result<Upload, FormError> {
     let mut bytes = Vec::new();
     let mut over = false;
     while let Some(chunk) = field.try_next().await.map_err(unreadable)? {
@@ -298,7 +316,7 @@ mod tests {
         content_type: &[u8],
         body: &[u8],
         chunk: usize,
-    ) -> Result<RegistrationForm, AppError> {
+    ) -> Result<RegistrationForm, FormError> {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_bytes(content_type).unwrap());
         let chunks: Vec<Result<Bytes, PayloadError>> = body
@@ -323,7 +341,7 @@ mod tests {
                 let body = format!("{FIELD}{tail}");
                 let outcome = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), chunk).await;
                 assert!(
-                    matches!(outcome, Err(AppError::BadRequest(_))),
+                    matches!(outcome, Err(ref e) if e.status() == StatusCode::BAD_REQUEST),
                     "{tail:?} in chunks of {chunk}: {:?}",
                     outcome.map(|f| f.input)
                 );
@@ -340,7 +358,7 @@ mod tests {
         };
         let newline = rest.iter().position(|&b| b == b'\n').unwrap();
         let outcome = read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
-        assert!(matches!(outcome, Err(AppError::BadRequest(_))));
+        assert!(matches!(outcome, Err(ref e) if e.status() == StatusCode::BAD_REQUEST));
     }
 
     #[tokio::test]
@@ -356,7 +374,7 @@ mod tests {
                 assert!(
                     match outcome {
                         Ok(form) => closed && form.input == RegistrationInput::default(),
-                        Err(AppError::BadRequest(_)) => !closed,
+                        Err(e) if e.status() == StatusCode::BAD_REQUEST => !closed,
                         Err(_) => false,
                     },
                     "{body:?} in chunks of {chunk}"
@@ -376,7 +394,11 @@ mod tests {
             let outcome =
                 read_raw(&rest[..newline], &rest[newline + 1..], usize::from(*chunk)).await;
             // Read or refused as a bad request; never a panic, never a 500.
-            assert!(matches!(outcome, Ok(_) | Err(AppError::BadRequest(_))));
+            assert!(
+                outcome
+                    .as_ref()
+                    .map_or_else(|e| e.status() == StatusCode::BAD_REQUEST, |_| true)
+            );
         }
     }
 
@@ -408,6 +430,48 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("chunks of {chunk}: {e}"));
             assert_eq!(form.input.client_name, "Acme");
+        }
+    }
+
+    /// One text part per entry of the fields table, each holding its own name.
+    fn every_text_field() -> String {
+        let mut body = String::new();
+        for f in fields::FIELDS {
+            if !matches!(f.slot, Slot::File) {
+                body.push_str(&format!(
+                    "--xyzw\r\nContent-Disposition: form-data; name=\"{0}\"\r\n\r\n{0}\r\n",
+                    f.name
+                ));
+            }
+        }
+        body
+    }
+
+    #[tokio::test]
+    async fn every_field_of_the_fields_table_is_accepted_and_read_into_its_slot() {
+        let body = format!("{}--xyzw--\r\n", every_text_field());
+        let mut form = read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), 4096)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for f in fields::FIELDS {
+            if let Some(text) = f.text(&mut form.input) {
+                assert_eq!(text, f.name);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_field_missing_from_the_fields_table_is_refused_with_400_naming_it() {
+        let body = format!(
+            "{}--xyzw\r\nContent-Disposition: form-data; name=\"colour\"\r\n\r\nred\r\n--xyzw--\r\n",
+            every_text_field()
+        );
+        match read_raw(CONTENT_TYPE_XYZW, body.as_bytes(), 4096).await {
+            Err(e @ FormError::UnknownField(_)) => {
+                assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+                assert!(e.to_string().contains("colour"), "{e}");
+            }
+            other => panic!("expected a 400, got {:?}", other.map(|f| f.input)),
         }
     }
 }

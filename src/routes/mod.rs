@@ -5,6 +5,8 @@ mod credentials;
 pub mod form;
 mod logos;
 mod meta;
+pub mod page;
+mod pipeline;
 mod register;
 pub mod staff;
 mod submissions;

@@ -8,11 +8,14 @@ use askama::Template;
 
 use crate::auth::Token;
 use crate::db;
-use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
-use crate::domain::registration::{FieldErrors, LogoId, RegistrationInput};
+use crate::db::submissions::{EventRow, SubmissionRow};
+use crate::domain::registration::{FieldErrors, RegistrationInput};
+use crate::domain::revision::Revision;
 use crate::domain::status::Status;
-use crate::error::{AppError, render};
-use crate::routes::register::{FormPage, HeldLogo, Submitted, form_response, read_submission};
+use crate::error::AppError;
+use crate::routes::page::{render_private, respond_with_form};
+use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
+use crate::routes::register::FormPage;
 use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
 
@@ -23,7 +26,7 @@ struct StatusPage {
     token: String,
     submission: SubmissionRow,
     status: Status,
-    revision: RevisionRow,
+    revision: Revision,
     events: Vec<EventRow>,
     preview: ConsentPreview,
 }
@@ -41,33 +44,28 @@ pub async fn status(
     let preview = ConsentPreview::from_revision(&revision, &state.scopes);
     let page = StatusPage {
         token: token.to_string(),
-        status: submission.status(),
+        status: submission.status,
         submission,
         revision,
         events,
         preview,
     };
-    let mut response = render(StatusCode::OK, &page)?;
-    response.headers_mut().insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    render_private(StatusCode::OK, &page)
 }
 
 /// The submission behind a status token, if it is waiting for the partner's changes.
 async fn awaiting_changes(
     state: &AppState,
     token: &str,
-) -> Result<(SubmissionRow, RevisionRow), AppError> {
+) -> Result<(SubmissionRow, Revision), AppError> {
     let mut conn = state.db.read.acquire().await?;
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
         .ok_or(AppError::NotFound)?;
-    if submission.status() != Status::ChangesRequested {
+    if submission.status != Status::ChangesRequested {
         return Err(AppError::Conflict(format!(
             "This registration is {} now, so it cannot be edited. Its status page has the details.",
-            submission.status().label().to_lowercase()
+            submission.status.label().to_lowercase()
         )));
     }
     let revision = db::submissions::current_revision(&mut conn, &submission).await?;
@@ -77,13 +75,13 @@ async fn awaiting_changes(
 fn edit_page<'a>(
     state: &'a AppState,
     token: &str,
-    revision: &RevisionRow,
+    revision: &Revision,
     input: &'a RegistrationInput,
     errors: &'a FieldErrors,
     csrf_token: &'a str,
     held_logo: Option<HeldLogo>,
 ) -> FormPage<'a> {
-    let current_logo = format!("/logos/{}.png", revision.logo_id);
+    let current_logo = format!("/logos/{}.png", revision.logo.0);
     let logo_url = match &held_logo {
         Some(held) => format!("/register/held-logo/{}.png", held.token),
         None => current_logo.clone(),
@@ -111,7 +109,7 @@ pub async fn edit_form(
     let (_, revision) = awaiting_changes(&state, &token).await?;
     let input = revision.to_input();
     let errors = FieldErrors::default();
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         edit_page(&state, &token, &revision, &input, &errors, csrf_token, None).render()
     })
 }
@@ -123,38 +121,12 @@ pub async fn edit(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let (submission, revision) = awaiting_changes(&state, &token).await?;
-    let current_logo = LogoId(revision.logo_id.clone());
+    let current_logo = revision.logo.clone();
     let Submitted { form, logo, parsed } =
         read_submission(&req, &state, payload, Some(current_logo)).await?;
-    let registration = match parsed {
-        Ok(registration) => registration,
-        Err(errors) => {
-            let held_logo = logo.hold(&state).await?;
-            return form_response(
-                &req,
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                |csrf_token| {
-                    edit_page(
-                        &state,
-                        &token,
-                        &revision,
-                        &form.input,
-                        &errors,
-                        csrf_token,
-                        held_logo,
-                    )
-                    .render()
-                },
-            );
-        }
-    };
-    let now = db::now();
-    let mut tx = state.db.begin().await?;
-    if let Err(gone) = logo.store(&mut tx, now).await? {
-        drop(tx);
-        let errors = gone.errors();
-        return form_response(
+    // The form again, with what was sent and why it was refused (422).
+    let refuse = |errors: FieldErrors, held_logo: Option<HeldLogo>| {
+        respond_with_form(
             &req,
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -166,19 +138,30 @@ pub async fn edit(
                     &form.input,
                     &errors,
                     csrf_token,
-                    None,
+                    held_logo,
                 )
                 .render()
             },
-        );
+        )
+    };
+    let registration = match parsed {
+        Ok(registration) => registration,
+        Err(errors) => return refuse(errors, logo.hold(&state).await?),
+    };
+    let stored = pipeline::store(&state, &logo, async |tx, now| {
+        if db::submissions::resubmit(tx, &submission, &registration, now).await? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(
+                "This registration changed while you were editing it. Open its status page to see why."
+                    .into(),
+            ))
+        }
+    })
+    .await?;
+    if let Err(errors) = stored {
+        return refuse(errors, None);
     }
-    if !db::submissions::resubmit(&mut tx, &submission, &registration, now).await? {
-        return Err(AppError::Conflict(
-            "This registration changed while you were editing it. Open its status page to see why."
-                .into(),
-        ));
-    }
-    tx.commit().await?;
     tracing::info!(submission = submission.id, "registration resubmitted");
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, format!("/submissions/{token}")))

@@ -3,8 +3,8 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::db::submissions::RevisionRow;
 use crate::domain::registration::RegistrationInput;
+use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 
 /// "2026-11-29 19:23 UTC": stored times are Unix seconds.
@@ -14,6 +14,20 @@ pub fn utc(seconds: &i64) -> String {
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| "unknown time".into())
+}
+
+/// A history event in words, for the staff and status pages.
+pub fn event_label(kind: &str) -> &'static str {
+    match kind {
+        "submitted" => "Submitted for review",
+        "resubmitted" => "Resubmitted with changes",
+        "approved" => "Approved",
+        "rejected" => "Rejected",
+        "changes_requested" => "Changes requested",
+        "secret_revealed" => "Client secret retrieved",
+        "secret_rotated" => "Client secret rotated",
+        _ => "Updated",
+    }
 }
 
 /// What an end user would see when this client asks for access.
@@ -47,10 +61,10 @@ impl ConsentPreview {
         }
     }
 
-    pub fn from_revision(revision: &RevisionRow, catalogue: &ScopeCatalogue) -> ConsentPreview {
+    pub fn from_revision(revision: &Revision, catalogue: &ScopeCatalogue) -> ConsentPreview {
         ConsentPreview::from_input(
             &revision.to_input(),
-            Some(format!("/logos/{}.png", revision.logo_id)),
+            Some(format!("/logos/{}.png", revision.logo.0)),
             catalogue,
         )
     }

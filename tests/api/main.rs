@@ -10,6 +10,7 @@ mod hostile;
 mod login_limits;
 mod mail;
 mod mfa;
+mod read_model;
 mod register;
 mod roles;
 mod secrets;

@@ -18,7 +18,7 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
 use crate::error::AppError;
-use crate::routes::register::form_response;
+use crate::routes::page::respond_with_form;
 use crate::routes::staff::see_other;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub async fn login_form(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         LoginPage {
             csrf_token,
             email: "",
@@ -89,7 +89,7 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let email = form.email.trim().to_owned();
     let refuse = |status: StatusCode, error: &str| {
-        form_response(&req, &state, status, |csrf_token| {
+        respond_with_form(&req, &state, status, |csrf_token| {
             LoginPage {
                 csrf_token,
                 email: &email,
@@ -268,7 +268,7 @@ pub async fn setup_form(
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AppError> {
     check_setup_token(&state, &query.token).await?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         SetupPage {
             csrf_token,
             token: &query.token,
@@ -310,7 +310,7 @@ pub async fn setup(
     {
         Ok(id) => id,
         Err(NewStaffError::Invalid(errors)) => {
-            return form_response(
+            return respond_with_form(
                 &req,
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,

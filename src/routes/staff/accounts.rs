@@ -18,7 +18,7 @@ use crate::db::accounts::AccountRow;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, render};
 use crate::mail::messages::StaffInvitation;
-use crate::routes::register::form_response;
+use crate::routes::page::respond_with_form;
 use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
 
@@ -310,7 +310,7 @@ pub async fn invitation_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let invitation = open_invitation(&state, &token).await?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         InvitePage {
             csrf_token,
             token: &token,
@@ -344,7 +344,7 @@ pub async fn accept_invitation(
         match checked(Some(&state.hasher), &form.name, &invitation.email, password).await {
             Ok(done) => done,
             Err(crate::auth::accounts::NewStaffError::Invalid(errors)) => {
-                return form_response(
+                return respond_with_form(
                     &req,
                     &state,
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -76,7 +76,7 @@ pub async fn list(
             AppError::BadRequest(format!("There is no kind of entry called {raw:?}."))
         })?),
     };
-    let mut conn = state.db.read.acquire().await?;
+    let mut conn = state.db.write.acquire().await?;
     let mut entries = db::audit::page(
         &mut conn,
         query.before,

@@ -9,9 +9,8 @@ use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::outbox::OutboxRow;
-use crate::db::submissions::{EventRow, RevisionRow, SubmissionRow};
-use crate::domain::redirect_uri::RedirectUri;
-use crate::domain::registration::field_label;
+use crate::db::submissions::{EventRow, SubmissionRow};
+use crate::domain::revision::{Change, Flag, Revision};
 use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
 use crate::review::{self, ReviewContext, ReviewError};
@@ -19,21 +18,8 @@ use crate::routes::staff::{StaffNav, see_other};
 use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
 
-/// Something the reviewer should look at twice.
-pub struct Flag {
-    pub title: &'static str,
-    pub detail: String,
-}
-
-/// One field that differs from the previous revision.
-pub struct Change {
-    pub field: &'static str,
-    pub before: String,
-    pub after: String,
-}
-
 pub struct RevisionView {
-    pub revision: RevisionRow,
+    pub revision: Revision,
     pub changes: Vec<Change>,
 }
 
@@ -44,7 +30,7 @@ struct DetailPage {
     csrf_token: String,
     submission: SubmissionRow,
     status: Status,
-    current: RevisionRow,
+    current: Revision,
     flags: Vec<Flag>,
     revisions: Vec<RevisionView>,
     events: Vec<EventRow>,
@@ -54,108 +40,6 @@ struct DetailPage {
     error: Option<String>,
     /// The error is a 409: the submission moved on since the reviewer's page was drawn.
     conflict: bool,
-}
-
-fn flags(state: &AppState, r: &RevisionRow) -> Vec<Flag> {
-    let mut flags = Vec::new();
-    let writes: Vec<&str> = r
-        .scopes
-        .iter()
-        .map(String::as_str)
-        .filter(|s| s.ends_with(":write"))
-        .collect();
-    if !writes.is_empty() {
-        flags.push(Flag {
-            title: "Write scopes",
-            detail: writes.join(", "),
-        });
-    }
-    let parsed: Vec<RedirectUri> = r
-        .redirect_uris
-        .iter()
-        .filter_map(|u| RedirectUri::parse(u, state.env).ok())
-        .collect();
-    let http: Vec<&str> = parsed
-        .iter()
-        .filter(|u| u.is_http())
-        .map(|u| u.as_str())
-        .collect();
-    if !http.is_empty() {
-        flags.push(Flag {
-            title: "http redirect URIs",
-            detail: http.join(", "),
-        });
-    }
-    for uri in &parsed {
-        let params = uri.open_redirect_params();
-        if !params.is_empty() {
-            flags.push(Flag {
-                title: "Query looks like an open redirector",
-                detail: format!("{} ({})", uri.as_str(), params.join(", ")),
-            });
-        }
-    }
-    if r.client_type == "public" && r.pkce == "not_supported" {
-        flags.push(Flag {
-            title: "Public client without PKCE",
-            detail: format!(
-                "Exception reference: {}",
-                r.pkce_exception.as_deref().unwrap_or("none")
-            ),
-        });
-    }
-    match &r.scope_reason {
-        Some(reason) => flags.push(Flag {
-            title: "Scope reason",
-            detail: reason.clone(),
-        }),
-        None => flags.push(Flag {
-            title: "Scope reason",
-            detail: "None given".into(),
-        }),
-    }
-    flags
-}
-
-/// What changed from `before` to `after`, field by field, in form order.
-fn changes(before: &RevisionRow, after: &RevisionRow) -> Vec<Change> {
-    let (b, a) = (before.to_input(), after.to_input());
-    let pairs: [(&str, String, String); 14] = [
-        ("client_name", b.client_name, a.client_name),
-        ("client_uri", b.client_uri, a.client_uri),
-        ("tos_uri", b.tos_uri, a.tos_uri),
-        ("policy_uri", b.policy_uri, a.policy_uri),
-        ("contacts", b.contacts, a.contacts),
-        ("initiation_uri", b.initiation_uri, a.initiation_uri),
-        ("settings_uri", b.settings_uri, a.settings_uri),
-        ("client_type", b.client_type, a.client_type),
-        ("redirect_uris", b.redirect_uris, a.redirect_uris),
-        ("scopes", b.scopes.join("\n"), a.scopes.join("\n")),
-        ("scope_reason", b.scope_reason, a.scope_reason),
-        ("pkce", b.pkce, a.pkce),
-        ("pkce_exception", b.pkce_exception, a.pkce_exception),
-        ("subject_type", b.subject_type, a.subject_type),
-    ];
-    let mut out: Vec<Change> = pairs
-        .into_iter()
-        .filter(|(_, b, a)| b != a)
-        .map(|(field, before, after)| Change {
-            field: field_label(field),
-            before,
-            after,
-        })
-        .collect();
-    if before.logo_id != after.logo_id {
-        out.insert(
-            2,
-            Change {
-                field: "Logo",
-                before: "previous logo".into(),
-                after: "new logo".into(),
-            },
-        );
-    }
-    out
 }
 
 async fn page(
@@ -186,17 +70,17 @@ async fn page(
         .map(|(i, r)| RevisionView {
             changes: revisions
                 .get(i + 1)
-                .map(|prev| changes(prev, r))
+                .map(|prev| r.changes_since(prev))
                 .unwrap_or_default(),
             revision: r.clone(),
         })
         .collect();
-    let status = submission.status();
+    let status = submission.status;
     Ok(DetailPage {
         staff: StaffNav::new(staff, state),
         csrf_token: staff.csrf_token(state),
         can_rotate: crate::review::can_rotate(status, &current),
-        flags: flags(state, &current),
+        flags: current.flags(&state.scopes),
         preview: ConsentPreview::from_revision(&current, &state.scopes),
         status,
         submission,

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::auth::session::StaffUser;
 use crate::db;
-use crate::db::submissions::{RevisionRow, SubmissionRow};
+use crate::db::submissions::SubmissionRow;
+use crate::domain::revision::Revision;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -32,22 +33,24 @@ struct ClientMetadata {
     client_secret_hash: Option<String>,
 }
 
-fn metadata(state: &AppState, s: SubmissionRow, r: RevisionRow) -> ClientMetadata {
-    let confidential = r.client_type == "confidential";
+/// Built from the typed revision; a stored value that no longer parses is exported as stored,
+/// as it was approved.
+fn metadata(state: &AppState, s: SubmissionRow, r: Revision) -> ClientMetadata {
+    let confidential = r.is_confidential();
     ClientMetadata {
         client_id: s.client_id.unwrap_or_default(),
-        client_name: r.client_name,
-        client_uri: r.client_uri,
+        client_name: r.client_name.form_text(),
+        client_uri: r.client_uri.form_text(),
         logo_uri: state
             .public_url
-            .join(&format!("logos/{}.png", r.logo_id))
+            .join(&format!("logos/{}.png", r.logo.0))
             .expect("a path")
             .to_string(),
-        tos_uri: r.tos_uri,
-        policy_uri: r.policy_uri,
-        contacts: r.contacts,
-        redirect_uris: r.redirect_uris,
-        scope: r.scopes.join(" "),
+        tos_uri: r.tos_uri.form_text(),
+        policy_uri: r.policy_uri.form_text(),
+        contacts: r.contacts.lines(),
+        redirect_uris: r.redirect_uris.lines(),
+        scope: r.scopes.lines().join(" "),
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         token_endpoint_auth_method: if confidential {
@@ -55,11 +58,12 @@ fn metadata(state: &AppState, s: SubmissionRow, r: RevisionRow) -> ClientMetadat
         } else {
             "none"
         },
-        initiate_login_uri: r.initiation_uri,
-        settings_uri: r.settings_uri,
-        subject_type: r.subject_type,
-        // A client that supports PKCE is held to it; only an agreed exception goes without.
-        pkce_required: r.pkce == "supported",
+        pkce_required: r.supports_pkce(),
+        initiate_login_uri: r.initiation_uri.form_text(),
+        settings_uri: r.settings_uri.form_text(),
+        // A client that supports PKCE is held to it (`pkce_required`); only an agreed
+        // exception goes without.
+        subject_type: r.subject_type.map(|s| s.as_str().to_owned()),
         client_secret_hash: if confidential { s.secret_hash } else { None },
     }
 }

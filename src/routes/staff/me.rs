@@ -17,7 +17,7 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, render};
-use crate::routes::register::form_response;
+use crate::routes::page::respond_with_form;
 use crate::routes::staff::account::{FAILURE_WINDOW_SECONDS, MAX_FAILURES, check_login_rate};
 use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn second_step_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     PendingLogin::from_request(&req).await?;
-    form_response(&req, &state, StatusCode::OK, |csrf_token| {
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
         SecondStepPage {
             csrf_token,
             error: None,
@@ -94,7 +94,7 @@ pub async fn second_step(
     }: CsrfForm<CodeForm, SecondStep>,
 ) -> Result<HttpResponse, AppError> {
     let refuse = |status: StatusCode, error: &str| {
-        form_response(&req, &state, status, |csrf_token| {
+        respond_with_form(&req, &state, status, |csrf_token| {
             SecondStepPage {
                 csrf_token,
                 error: Some(error),

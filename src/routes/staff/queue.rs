@@ -42,7 +42,7 @@ struct QueuePage {
 
 impl QueuePage {
     fn status_label(&self, row: &SubmissionRow) -> &'static str {
-        row.status().label()
+        row.status.label()
     }
 
     /// The query string that keeps the current filter and search.
@@ -108,13 +108,13 @@ pub async fn list(
     } else {
         None
     };
-    let count_of = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let count_of = |s: Status| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
     let mut filters: Vec<Filter> = Status::ALL
         .iter()
         .map(|s| Filter {
             value: s.as_str(),
             label: s.label(),
-            count: count_of(s.as_str()),
+            count: count_of(*s),
             current: status == Some(*s),
         })
         .collect();
