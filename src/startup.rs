@@ -44,7 +44,7 @@ impl Application {
         private_files();
         fewer_malloc_arenas();
         create_private_dir(&settings.data_dir).context("DATA_DIR")?;
-        let db = Db::open(&settings.database_url)
+        let db = Db::open_with(&settings.database_url, settings.sqlite_synchronous)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
         let session_key = settings.load_session_key().context("SESSION_KEY")?;
@@ -100,13 +100,14 @@ impl Application {
         );
         let mail_task = settings
             .run_mail_worker
-            .then(|| mail_worker.clone().spawn());
+            .then(|| mail_worker.clone().spawn(settings.mail_idle_poll));
 
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
+                .wrap(from_fn(middleware::close_on_unread_body))
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))

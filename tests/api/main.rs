@@ -1,5 +1,6 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
+mod accounts;
 mod anti_forgery;
 mod audit;
 mod client_addr;
@@ -12,11 +13,11 @@ mod mail;
 mod mfa;
 mod read_model;
 mod register;
+mod review;
 mod roles;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
-mod staff;
 mod uploads;

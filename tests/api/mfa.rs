@@ -383,10 +383,10 @@ async fn a_wrong_enrolment_code_leaves_the_second_factor_off() {
 
 #[tokio::test]
 async fn required_mode_sends_an_account_without_a_second_factor_to_enrolment() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("STAFF_MFA".into(), "required".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("STAFF_MFA", "required")
+        .start()
+        .await;
     app.create_staff(STAFF_EMAIL, "Robin Reviewer", STAFF_PASSWORD)
         .await;
     let response = app.login(STAFF_EMAIL, STAFF_PASSWORD).await;
@@ -410,10 +410,10 @@ async fn required_mode_sends_an_account_without_a_second_factor_to_enrolment() {
 
 #[tokio::test]
 async fn production_requires_a_second_factor_by_default() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("APP_ENV".into(), "production".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("APP_ENV", "production")
+        .start()
+        .await;
     app.create_staff(STAFF_EMAIL, "Robin Reviewer", STAFF_PASSWORD)
         .await;
     let response = app.login(STAFF_EMAIL, STAFF_PASSWORD).await;

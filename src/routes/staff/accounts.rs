@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::accounts::{check_name_and_email, checked};
+use crate::auth::csrf::SmallFormError;
 use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::auth::mfa::Role;
 use crate::auth::session::{self, Admin};
@@ -16,7 +17,7 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::accounts::AccountRow;
 use crate::db::audit::{Actor, Kind};
-use crate::error::{AppError, render};
+use crate::error::{AppError, Busy, Conflict, render};
 use crate::mail::messages::StaffInvitation;
 use crate::routes::page::respond_with_form;
 use crate::routes::staff::{StaffNav, see_other};
@@ -198,10 +199,7 @@ async fn change(
     // Checked under the write lock, so two admins demoting each other cannot both succeed.
     if removes_an_admin && db::accounts::other_active_admins(&mut tx, account.id).await? == 0 {
         drop(tx);
-        return Err(AppError::Conflict(format!(
-            "{} is the last active admin, so they can be neither disabled nor made a reviewer. Make someone else an admin first.",
-            account.email
-        )));
+        return Err(Conflict::LastAdmin(account.email).into());
     }
     let (kind, detail) = match change {
         Change::Disable => {
@@ -267,7 +265,7 @@ pub async fn set_role(
     CsrfForm { sender, form }: CsrfForm<RoleForm, Admin>,
 ) -> Result<HttpResponse, AppError> {
     let role = Role::parse(form.role.trim())
-        .ok_or_else(|| AppError::BadRequest("Choose a role: admin or reviewer.".into()))?;
+        .ok_or_else(|| SmallFormError::Unreadable("the role must be admin or reviewer".into()))?;
     change(&state, &sender, &id, Change::Role(role)).await
 }
 
@@ -361,9 +359,7 @@ pub async fn accept_invitation(
                 );
             }
             Err(crate::auth::accounts::NewStaffError::Busy) => {
-                return Err(AppError::Busy(
-                    "The server is busy; try again in a few seconds.".into(),
-                ));
+                return Err(Busy::SignIns.into());
             }
             Err(e) => return Err(AppError::Internal(e.into())),
         };
@@ -375,9 +371,7 @@ pub async fn accept_invitation(
         return Err(AppError::NotFound);
     }
     let Some(id) = db::staff::insert(&mut tx, email, name, &hash, role, now).await? else {
-        return Err(AppError::Conflict(format!(
-            "{email} already has a staff account. Sign in with it instead."
-        )));
+        return Err(Conflict::AlreadyStaff(email.to_owned()).into());
     };
     let cookie = session::start_in(
         &mut tx,

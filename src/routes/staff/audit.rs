@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::session::Admin;
 use crate::db;
 use crate::db::audit::{EntryRow, Kind};
-use crate::error::{AppError, render};
+use crate::error::{AppError, BadAddress, render};
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
 
@@ -72,9 +72,7 @@ pub async fn list(
     let person = query.person.trim();
     let kind = match query.kind.trim() {
         "" => None,
-        raw => Some(Kind::parse(raw).ok_or_else(|| {
-            AppError::BadRequest(format!("There is no kind of entry called {raw:?}."))
-        })?),
+        raw => Some(Kind::parse(raw).ok_or_else(|| BadAddress::UnknownAuditKind(raw.to_owned()))?),
     };
     let mut conn = state.db.write.acquire().await?;
     let mut entries = db::audit::page(

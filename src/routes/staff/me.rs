@@ -16,7 +16,7 @@ use crate::auth::session::{self, PendingLogin, StaffUser};
 use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
-use crate::error::{AppError, render};
+use crate::error::{AppError, Busy, render};
 use crate::routes::page::respond_with_form;
 use crate::routes::staff::account::{FAILURE_WINDOW_SECONDS, MAX_FAILURES, check_login_rate};
 use crate::routes::staff::{StaffNav, see_other};
@@ -332,9 +332,7 @@ pub async fn change_password(
         db::accounts::password_hash(&mut conn, staff.id).await?
     };
     let busy = |e: HashError| match e {
-        HashError::Busy => AppError::Busy(
-            "Many people are signing in right now. Wait a few seconds, then try again.".into(),
-        ),
+        HashError::Busy => Busy::SignIns.into(),
         HashError::Failed(e) => AppError::Internal(e),
     };
     let current = SecretString::from(form.current_password);
