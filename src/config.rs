@@ -124,6 +124,9 @@ pub struct Settings {
     /// SQLite's `synchronous`: FULL (see `db::Db::open`). Not a setting: only
     /// `examples/bench_server.rs` sets NORMAL, so `scripts/bench.sh` can measure what FULL costs.
     pub sqlite_synchronous: SqliteSynchronous,
+    /// The password-hashing pool (`HashingPool`). Not a setting: a test shrinks it to one
+    /// thread and no queue to see the busy page.
+    pub password_hashing: crate::auth::password::PoolSize,
     /// Keep sent mail in this in-process transport instead of files or SMTP. Not a setting:
     /// tests read what was sent from it.
     pub memory_mail: Option<AsyncStubTransport>,
@@ -241,6 +244,7 @@ impl Settings {
             upload_slot_wait: UPLOAD_SLOT_WAIT,
             mail_idle_poll: MAIL_IDLE_POLL,
             sqlite_synchronous: SqliteSynchronous::Full,
+            password_hashing: crate::auth::password::PoolSize::for_this_machine(),
             memory_mail: None,
         })
     }

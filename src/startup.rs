@@ -76,7 +76,7 @@ impl Application {
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
-            hasher: HashingPool::for_this_machine()?,
+            hasher: HashingPool::with_size(settings.password_hashing)?,
             secure_cookies: https,
             setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeouts: BodyTimeouts {
