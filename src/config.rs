@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sqlx::sqlite::SqliteSynchronous;
 use url::Url;
 
+use crate::auth::mfa::MfaPolicy;
 use crate::client_addr::TrustedProxies;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -106,6 +107,8 @@ pub struct Settings {
     /// Staff login attempts a minute per client address; 0 = off.
     pub login_rate_limit: u32,
     pub trusted_proxies: TrustedProxies,
+    /// `STAFF_MFA`: whether every staff account must have a second factor (SPEC §9).
+    pub staff_mfa: MfaPolicy,
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
@@ -238,6 +241,11 @@ impl Settings {
             .transpose()
             .map_err(|e| bad("TRUSTED_PROXIES", e))?
             .unwrap_or_default();
+        let staff_mfa = match get("STAFF_MFA") {
+            Some(raw) => MfaPolicy::parse(raw).map_err(|e| bad("STAFF_MFA", e))?,
+            None if app_env == AppEnv::Production => MfaPolicy::Required,
+            None => MfaPolicy::Optional,
+        };
 
         Ok(Settings {
             bind_addr,
@@ -253,6 +261,7 @@ impl Settings {
             register_rate_limit,
             login_rate_limit,
             trusted_proxies,
+            staff_mfa,
             run_mail_worker: true,
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
@@ -360,6 +369,14 @@ mod tests {
             s.mail_from.to_string(),
             "Partner Registry <no-reply@localhost>"
         );
+        assert_eq!(s.staff_mfa, MfaPolicy::Optional);
+        let production = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap();
+        assert_eq!(production.staff_mfa, MfaPolicy::Required);
+        let relaxed = vars(&[("APP_ENV", "production"), ("STAFF_MFA", "optional")]);
+        assert_eq!(
+            Settings::from_vars(&relaxed).unwrap().staff_mfa,
+            MfaPolicy::Optional
+        );
     }
 
     #[test]
@@ -397,6 +414,7 @@ mod tests {
             ("MAIL_FROM", "not a mailbox"),
             ("SUPPORT_EMAIL", "support at example"),
             ("PORTAL_NAME", "Two\nlines"),
+            ("STAFF_MFA", "sometimes"),
             ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
+use crate::db::audit::{Actor, Kind};
 use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
@@ -141,6 +142,19 @@ async fn transition(
     Ok(())
 }
 
+/// The decision's audit entry, in its transaction: who, from where, on which submission.
+async fn audit(
+    conn: &mut SqliteConnection,
+    by: &Actor,
+    kind: Kind,
+    submission_id: i64,
+    detail: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let target = format!("submission {submission_id}");
+    db::audit::record(conn, by, kind, Some(&target), detail, now).await
+}
+
 /// A new one-time link for `submission_id`; returns the token (only its hash is stored).
 async fn new_credentials_link(
     conn: &mut SqliteConnection,
@@ -177,13 +191,13 @@ pub async fn approve(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    transition(&mut tx, &submission, Action::Approve, None, staff_name, now).await?;
+    transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.is_confidential() {
@@ -216,6 +230,7 @@ pub async fn approve(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
     Ok(client_id)
@@ -226,7 +241,7 @@ pub async fn reject(
     id: i64,
     shown: Option<i64>,
     reason: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
@@ -238,7 +253,7 @@ pub async fn reject(
         &submission,
         Action::Reject,
         Some(&reason),
-        staff_name,
+        &by.name,
         now,
     )
     .await?;
@@ -251,6 +266,7 @@ pub async fn reject(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::Rejected, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -260,7 +276,7 @@ pub async fn request_changes(
     id: i64,
     shown: Option<i64>,
     message: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let message = parse_note(message, "message")?;
@@ -268,15 +284,7 @@ pub async fn request_changes(
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
-    transition(
-        &mut tx,
-        &submission,
-        action,
-        Some(&message),
-        staff_name,
-        now,
-    )
-    .await?;
+    transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
@@ -287,6 +295,7 @@ pub async fn request_changes(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::ChangesRequested, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -302,7 +311,7 @@ pub async fn rotate_secret(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let now = db::now();
@@ -314,7 +323,7 @@ pub async fn rotate_secret(
     db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
     db::credentials::revoke_unused(&mut tx, id, now).await?;
     let token = new_credentials_link(&mut tx, id, now).await?;
-    db::submissions::add_event(&mut tx, id, staff_name, "secret_rotated", None, now).await?;
+    db::submissions::add_event(&mut tx, id, &by.name, "secret_rotated", None, now).await?;
     let email = SecretRotated {
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
@@ -322,6 +331,7 @@ pub async fn rotate_secret(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::SecretRotated, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }

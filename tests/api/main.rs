@@ -2,6 +2,7 @@
 
 mod accounts;
 mod anti_forgery;
+mod audit;
 mod client_addr;
 mod credentials;
 mod durability;
@@ -9,9 +10,11 @@ mod helpers;
 mod hostile;
 mod login_limits;
 mod mail;
+mod mfa;
 mod read_model;
 mod register;
 mod review;
+mod roles;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]

@@ -88,6 +88,15 @@ async fn every_page_passes_the_nu_html_checker() {
     pages
         .save("queue", app.get("/staff/submissions").await, 200)
         .await;
+    pages
+        .save("accounts", app.get("/staff/accounts").await, 200)
+        .await;
+    pages
+        .save("audit", app.get("/staff/audit").await, 200)
+        .await;
+    pages
+        .save("own-account", app.get("/staff/account").await, 200)
+        .await;
     let response = app
         .decide(
             id,
@@ -138,7 +147,7 @@ async fn every_page_passes_the_nu_html_checker() {
     pages
         .save("credentials-used", app.get(&credentials).await, 200)
         .await;
-    assert_eq!(pages.count(), 16);
+    assert_eq!(pages.count(), 19);
 
     let errors = nu_errors(pages.dir.path());
     assert!(errors.is_empty(), "the Nu HTML Checker found:\n{errors}");
