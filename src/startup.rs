@@ -13,7 +13,6 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
-use crate::auth::failed_logins::FailedLogins;
 use crate::auth::mfa::KeySeal;
 use crate::auth::password::HashingPool;
 use crate::client_addr::RateLimit;
@@ -87,7 +86,6 @@ impl Application {
             uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
             staff_mfa: settings.staff_mfa,
             totp_seal: KeySeal::new(session_key.expose_secret()),
-            failed_logins: FailedLogins::start(db.clone()),
         });
 
         spawn_housekeeping(state.clone().into_inner());

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
-use crate::auth::failed_logins::FailedLogins;
 use crate::auth::mfa::{KeySeal, MfaPolicy};
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
@@ -48,6 +47,4 @@ pub struct AppState {
     pub staff_mfa: MfaPolicy,
     /// Seals staff TOTP keys under a key derived from the session key.
     pub totp_seal: KeySeal,
-    /// Writes the audit entries of failed sign-ins in batches.
-    pub failed_logins: FailedLogins,
 }

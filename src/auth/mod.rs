@@ -2,7 +2,6 @@
 
 pub mod accounts;
 pub mod csrf;
-pub mod failed_logins;
 pub mod mfa;
 pub mod password;
 pub mod session;

@@ -155,8 +155,10 @@ pub async fn login(
                 name: account.map(|a| a.name).unwrap_or_default(),
                 client: client.to_string(),
             };
-            // Batched (see `FailedLogins`): its throttle row is committed already.
-            state.failed_logins.record(by, detail);
+            // The throttle row was committed before the check; the audit entry is known only now.
+            let mut tx = state.db.begin().await?;
+            db::audit::record(&mut tx, &by, Kind::LoginFailed, None, detail, db::now()).await?;
+            tx.commit().await?;
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "The email or password is not right.",

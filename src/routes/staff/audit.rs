@@ -76,7 +76,7 @@ pub async fn list(
         "" => None,
         raw => Some(Kind::parse(raw).ok_or_else(|| BadAddress::UnknownAuditKind(raw.to_owned()))?),
     };
-    let mut conn = state.db.write.acquire().await?;
+    let mut conn = state.db.read.acquire().await?;
     let mut entries = db::audit::page(
         &mut conn,
         query.before,
