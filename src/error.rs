@@ -27,6 +27,9 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0}")]
     Conflict(String),
+    /// The page is gone for good (a revoked client's edit page).
+    #[error("{0}")]
+    Gone(String),
     /// A bounded resource (e.g. the password-hashing pool) is full: 503 with `Retry-After`.
     #[error("{0}")]
     Busy(String),
@@ -68,6 +71,7 @@ impl AppError {
             AppError::RequestTimeout(_) => "Request too slow",
             AppError::TooManyRequests(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
+            AppError::Gone(_) => "No longer available",
             AppError::Busy(_) => "Busy",
             AppError::Form(e) => e.title(),
             AppError::Internal(_) => "Something went wrong",
@@ -87,6 +91,7 @@ impl ResponseError for AppError {
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Form(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

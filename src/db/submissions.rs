@@ -479,23 +479,29 @@ pub async fn find_by_client_id(
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
             s.decided_by
-         FROM submissions s WHERE s.client_id = ? AND s.status = 'approved'"#,
+         FROM submissions s
+         WHERE s.client_id = ? AND s.status IN ('approved', 'suspended', 'revoked')"#,
         client_id,
     )
     .fetch_optional(conn)
         .await
 }
 
-pub async fn approved(conn: &mut SqliteConnection) -> sqlx::Result<Vec<SubmissionRow>> {
+/// Clients that were approved, oldest first: only the active ones, or (`all`) the suspended
+/// and revoked ones too.
+pub async fn clients(conn: &mut SqliteConnection, all: bool) -> sqlx::Result<Vec<SubmissionRow>> {
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
             s.decided_by
-         FROM submissions s WHERE s.status = 'approved' ORDER BY s.id"#,
+         FROM submissions s
+         WHERE s.status = 'approved' OR (? AND s.status IN ('suspended', 'revoked'))
+         ORDER BY s.id"#,
+        all,
     )
     .fetch_all(conn)
-        .await
+    .await
 }
 
 /// A resubmission after changes were requested: a new revision, back to pending. Returns
@@ -665,8 +671,8 @@ mod tests {
     #[tokio::test]
     async fn a_registration_reads_back_into_the_same_types_and_edits_round_trip() {
         let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        crate::db::MIGRATOR.run(&pool).await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
+        crate::db::migrate(&mut conn).await.unwrap();
         let logo = LogoId("logo-1".into());
         crate::db::logos::insert(&mut conn, &logo, None, b"png", 64, 1)
             .await

@@ -116,6 +116,43 @@ impl ChangesRequested {
     }
 }
 
+/// Staff suspended, reinstated or revoked a live client (SPEC §7).
+pub struct StandingChanged {
+    pub client_name: String,
+    pub client_id: String,
+    /// "suspended", "reinstated" or "revoked".
+    pub change: &'static str,
+    /// Required to suspend or revoke; reinstating takes none.
+    pub reason: Option<String>,
+    pub status_url: String,
+}
+
+message_templates!(
+    StandingChanged,
+    StandingChangedText = "mail/standing_changed.txt",
+    StandingChangedHtml = "mail/standing_changed.html"
+);
+
+impl StandingChanged {
+    pub fn subject(&self) -> String {
+        match self.change {
+            "suspended" => format!("{} is suspended", self.client_name),
+            "reinstated" => format!("{} is active again", self.client_name),
+            _ => format!("{} is revoked", self.client_name),
+        }
+    }
+
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: self.change,
+            subject: self.subject(),
+            text: StandingChangedText { m: self }.render()?,
+            html: StandingChangedHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
+        })
+    }
+}
+
 /// Staff rejected the registration.
 pub struct Rejected {
     pub client_name: String,

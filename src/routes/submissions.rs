@@ -62,6 +62,12 @@ async fn awaiting_changes(
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
         .ok_or(AppError::NotFound)?;
+    if submission.status == Status::Revoked {
+        return Err(AppError::Gone(
+            "This client has been revoked, so no change can be made to it any more. A new client needs a new registration."
+                .into(),
+        ));
+    }
     if submission.status != Status::ChangesRequested {
         return Err(AppError::Conflict(format!(
             "This registration is {} now, so it cannot be edited. Its status page has the details.",

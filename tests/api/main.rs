@@ -2,6 +2,7 @@
 
 mod anti_forgery;
 mod client_addr;
+mod client_life;
 mod credentials;
 mod durability;
 mod helpers;

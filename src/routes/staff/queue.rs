@@ -77,7 +77,7 @@ pub async fn list(
         other => {
             let status = Status::parse(other).ok_or_else(|| {
                 AppError::BadRequest(format!(
-                    "Unknown status {:?}; use pending, changes_requested, approved, rejected or all.",
+                    "Unknown status {:?}; use pending, changes_requested, approved, rejected, suspended, revoked or all.",
                     other.chars().take(40).collect::<String>()
                 ))
             })?;
