@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use lettre::message::Mailbox;
+use lettre::transport::stub::AsyncStubTransport;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sqlx::sqlite::SqliteSynchronous;
 use url::Url;
 
 use crate::client_addr::TrustedProxies;
@@ -113,12 +115,26 @@ pub struct Settings {
     /// How long a form waits for an upload slot before it gets 503 (SPEC §6). Not a setting:
     /// tests shorten it.
     pub upload_slot_wait: std::time::Duration,
+    /// How often an idle mail worker looks for retries that came due; new mail wakes it at
+    /// once. Not a setting: tests lengthen it to see that the wake-up, not the poll, sends.
+    pub mail_idle_poll: std::time::Duration,
+    /// SQLite's `synchronous`: FULL (see `db::Db::open`). Not a setting: only
+    /// `examples/bench_server.rs` sets NORMAL, so `scripts/bench.sh` can measure what FULL costs.
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// The password-hashing pool (`HashingPool`). Not a setting: a test shrinks it to one
+    /// thread and no queue to see the busy page.
+    pub password_hashing: crate::auth::password::PoolSize,
+    /// Keep sent mail in this in-process transport instead of files or SMTP. Not a setting:
+    /// tests read what was sent from it.
+    pub memory_mail: Option<AsyncStubTransport>,
 }
 
 /// The whole body of a form must arrive within this.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// A body that sends nothing for this long is cut off (SPEC §6: 10 s).
 pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// An idle mail worker looks for due retries this often.
+pub const MAIL_IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 /// A form waits at most this long for an upload slot (SPEC §6: 5 s).
 pub const UPLOAD_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -217,19 +233,11 @@ impl Settings {
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
             upload_slot_wait: UPLOAD_SLOT_WAIT,
+            mail_idle_poll: MAIL_IDLE_POLL,
+            sqlite_synchronous: SqliteSynchronous::Full,
+            password_hashing: crate::auth::password::PoolSize::for_this_machine(),
+            memory_mail: None,
         })
-    }
-
-    /// Defaults for a test: port 0, everything inside `data_dir`.
-    pub fn for_tests(data_dir: &Path) -> Settings {
-        let mut vars = HashMap::new();
-        vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
-        vars.insert("DATA_DIR".into(), data_dir.display().to_string());
-        vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
-        vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
-        let mut settings = Settings::from_vars(&vars).expect("test settings are valid");
-        settings.run_mail_worker = false;
-        settings
     }
 
     pub fn mail_dir(&self) -> PathBuf {

@@ -4,7 +4,6 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::SqlitePool;
-use subtle::ConstantTimeEq;
 
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
@@ -98,15 +97,4 @@ pub async fn reveal(
 
 pub fn hash_secret(secret: &SecretString) -> String {
     format!("{HASH_PREFIX}{}", sha256_hex(secret.expose_secret()))
-}
-
-/// Does `secret` belong to `client_id` now? What a token endpoint asks; compared in constant
-/// time.
-pub async fn verify_secret(pool: &SqlitePool, client_id: &str, secret: &str) -> sqlx::Result<bool> {
-    let mut conn = pool.acquire().await?;
-    let Some(stored) = db::submissions::secret_hash(&mut conn, client_id).await? else {
-        return Ok(false);
-    };
-    let candidate = hash_secret(&SecretString::from(secret.to_owned()));
-    Ok(bool::from(stored.as_bytes().ct_eq(candidate.as_bytes())))
 }

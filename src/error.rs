@@ -6,8 +6,9 @@ use askama::Template;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("{0}")]
-    BadRequest(String),
+    /// The address (path or query) names nothing we can read.
+    #[error(transparent)]
+    BadAddress(#[from] BadAddress),
     #[error(
         "This page has expired or the form was not sent from this site. Go back, reload the page and try again."
     )]
@@ -16,28 +17,88 @@ pub enum AppError {
     NotFound,
     #[error("Please sign in.")]
     LoginRequired,
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// The body came too slowly or stopped coming: the message says which.
-    #[error("{0}")]
-    RequestTimeout(String),
-    #[error("{0}")]
-    TooManyRequests(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// The page is gone for good (a revoked client's edit page).
-    #[error("{0}")]
-    Gone(String),
-    /// A bounded resource (e.g. the password-hashing pool) is full: 503 with `Retry-After`.
-    #[error("{0}")]
-    Busy(String),
+    /// 429 with `Retry-After`.
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    /// 409: the request no longer fits the state of what it acts on.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// 410: the page is closed for good.
+    #[error(transparent)]
+    Gone(#[from] Gone),
+    /// A bounded resource is full: 503 with `Retry-After`.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// The registration form could not be read (its own status: 400, 408, 413 or 415).
     #[error(transparent)]
     Form(#[from] crate::routes::form::FormError),
+    /// A small urlencoded form (sign-in, a staff action) could not be read.
+    #[error(transparent)]
+    SmallForm(#[from] crate::auth::csrf::SmallFormError),
     #[error("Something went wrong on our side. Nothing you entered is lost; please try again.")]
     Internal(#[from] anyhow::Error),
+}
+
+/// A query string or path that does not say what the page needs (400).
+#[derive(Debug, thiserror::Error)]
+pub enum BadAddress {
+    #[error("The address could not be read: {0}.")]
+    Unreadable(String),
+    #[error(
+        "Unknown status {0:?}; use pending, changes_requested, approved, rejected, suspended, revoked or all."
+    )]
+    UnknownStatus(String),
+    #[error("Unknown status {0:?}; use active or all.")]
+    UnknownClientStatus(String),
+}
+
+/// Too much from one client address (429).
+#[derive(Debug, thiserror::Error)]
+pub enum Limited {
+    #[error(
+        "You have sent too many registrations from this address in the last minute. Wait a minute, then go back and send the form again; your browser keeps what you entered."
+    )]
+    Registrations,
+    #[error(
+        "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again."
+    )]
+    SignIns,
+}
+
+/// What the request acts on has moved on (409).
+#[derive(Debug, thiserror::Error)]
+pub enum Conflict {
+    #[error(
+        "This registration is {} now, so it cannot be edited. Its status page has the details.",
+        .0.label().to_lowercase()
+    )]
+    NotEditable(crate::domain::status::Status),
+    #[error(
+        "This registration changed while you were editing it. Open its status page to see why."
+    )]
+    ChangedWhileEditing,
+    #[error(transparent)]
+    Account(crate::auth::accounts::NewStaffError),
+}
+
+/// Closed for good (410).
+#[derive(Debug, thiserror::Error)]
+pub enum Gone {
+    #[error(
+        "This client has been revoked, so no change can be made to it any more. A new client needs a new registration."
+    )]
+    Revoked,
+}
+
+/// A bounded resource is full (503): retry in a few seconds.
+#[derive(Debug, thiserror::Error)]
+pub enum Busy {
+    #[error(
+        "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered."
+    )]
+    Uploads,
+    #[error("Many people are signing in right now. Wait a few seconds, then try again.")]
+    SignIns,
 }
 
 impl From<sqlx::Error> for AppError {
@@ -62,18 +123,16 @@ struct ErrorPage<'a> {
 impl AppError {
     fn title(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) => "The form could not be read",
+            AppError::BadAddress(_) => "The address could not be read",
             AppError::Forbidden => "Request refused",
             AppError::NotFound => "Not found",
             AppError::LoginRequired => "Sign in",
-            AppError::PayloadTooLarge(_) => "Upload too large",
-            AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
-            AppError::RequestTimeout(_) => "Request too slow",
-            AppError::TooManyRequests(_) => "Too many requests",
+            AppError::Limited(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
             AppError::Gone(_) => "No longer available",
             AppError::Busy(_) => "Busy",
             AppError::Form(e) => e.title(),
+            AppError::SmallForm(e) => e.title(),
             AppError::Internal(_) => "Something went wrong",
         }
     }
@@ -82,18 +141,16 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::LoginRequired => StatusCode::SEE_OTHER,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Form(e) => e.status(),
+            AppError::SmallForm(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,7 +170,7 @@ impl ResponseError for AppError {
             message: self.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, AppError::TooManyRequests(_)) {
+        if matches!(self, AppError::Limited(_)) {
             response.insert_header(("Retry-After", "60"));
         }
         if matches!(self, AppError::Busy(_)) {

@@ -42,7 +42,7 @@ impl Application {
         private_files();
         fewer_malloc_arenas();
         create_private_dir(&settings.data_dir).context("DATA_DIR")?;
-        let db = Db::open(&settings.database_url)
+        let db = Db::open_with(&settings.database_url, settings.sqlite_synchronous)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
         let session_key = settings.load_session_key().context("SESSION_KEY")?;
@@ -74,7 +74,7 @@ impl Application {
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
-            hasher: HashingPool::for_this_machine()?,
+            hasher: HashingPool::with_size(settings.password_hashing)?,
             secure_cookies: https,
             setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeouts: BodyTimeouts {
@@ -95,13 +95,14 @@ impl Application {
         );
         let mail_task = settings
             .run_mail_worker
-            .then(|| mail_worker.clone().spawn());
+            .then(|| mail_worker.clone().spawn(settings.mail_idle_poll));
 
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
+                .wrap(from_fn(middleware::close_on_unread_body))
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))

@@ -193,3 +193,17 @@ pub async fn delete_expired_sessions(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// How many sessions are stored (signed out and expired ones are deleted).
+pub async fn session_count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM staff_sessions"#)
+        .fetch_one(conn)
+        .await
+}
+
+/// Failed (or still running) login attempts on record, for every email.
+pub async fn failure_count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"SELECT COUNT(*) AS "n!: i64" FROM login_failures"#)
+        .fetch_one(conn)
+        .await
+}

@@ -1,6 +1,5 @@
 //! The life of an approved client (SPEC §7): suspend, reinstate, revoke.
 
-use partner_registry::credentials::verify_secret;
 use scraper::Html;
 
 use crate::helpers::*;
@@ -14,12 +13,8 @@ async fn active_client(app: &TestApp) -> (i64, String, String, String) {
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
     let (_, text) = app.delivered("approved").await.remove(0);
     let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
-    let client_id: String = sqlx::query_scalar("SELECT client_id FROM submissions WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
     let credentials = link.strip_prefix(&app.address).unwrap().to_owned();
+    let client_id = select(&app.get_html(&credentials).await, "[data-client-id]").remove(0);
     (id, status_path, credentials, client_id)
 }
 
@@ -27,6 +22,16 @@ async fn active_client(app: &TestApp) -> (i64, String, String, String) {
 async fn contacts(app: &TestApp) -> usize {
     app.count("SELECT COUNT(*) FROM outbox WHERE kind = 'approved'")
         .await as usize
+}
+
+/// The secret hash the client's row holds, whatever its status.
+async fn stored_hash(app: &TestApp, client_id: &str) -> Option<String> {
+    let mut conn = app.db.acquire().await.unwrap();
+    partner_registry::db::submissions::find_by_client_id(&mut conn, client_id)
+        .await
+        .unwrap()
+        .expect("the client")
+        .secret_hash
 }
 
 async fn status_of(app: &TestApp, status_path: &str) -> (String, Vec<String>) {
@@ -114,7 +119,7 @@ async fn a_suspended_client_leaves_the_list_until_it_is_reinstated_and_each_step
     assert_eq!(queue_ids(&app, "suspended").await, [client_id.clone()]);
     assert_eq!(queue_ids(&app, "approved").await, Vec::<String>::new());
     // A suspended client's secret does not work, and the detail page offers what comes next.
-    assert!(!verify_secret(&app.db, &client_id, &secret).await.unwrap());
+    assert!(!app.verify_secret(&client_id, &secret).await);
     let detail = app.get_html(&format!("/staff/submissions/{id}")).await;
     assert!(exists(&detail, "form[action$='/reinstate']"));
     assert!(exists(&detail, "form[action$='/revoke']"));
@@ -131,7 +136,7 @@ async fn a_suspended_client_leaves_the_list_until_it_is_reinstated_and_each_step
         [(client_id.clone(), "active".to_owned())]
     );
     // Same Client ID, same secret.
-    assert!(verify_secret(&app.db, &client_id, &secret).await.unwrap());
+    assert!(app.verify_secret(&client_id, &secret).await);
     let history = select(&detail_page(&app, id).await, "[data-history] li");
     assert!(
         history
@@ -158,11 +163,7 @@ async fn revoking_clears_the_secret_ends_unused_links_and_closes_the_edit_page_f
         .decide(id, "revoke", &[("reason", "The partner closed down")])
         .await;
     assert_eq!(response.status(), 303);
-    let hash: Option<String> = sqlx::query_scalar("SELECT secret_hash FROM submissions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(hash, None);
+    assert_eq!(stored_hash(&app, &client_id).await, None);
     // The unused credentials link reveals nothing now.
     let spent = reveal(&app, &credentials).await;
     assert_eq!(spent.status(), 410);
@@ -235,12 +236,8 @@ async fn a_suspended_client_can_be_revoked_and_a_revealed_secret_stops_working()
             .status(),
         303
     );
-    assert!(!verify_secret(&app.db, &client_id, &secret).await.unwrap());
-    let hash: Option<String> = sqlx::query_scalar("SELECT secret_hash FROM submissions")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(hash, None);
+    assert!(!app.verify_secret(&client_id, &secret).await);
+    assert_eq!(stored_hash(&app, &client_id).await, None);
 }
 
 #[tokio::test]
@@ -276,12 +273,7 @@ async fn only_a_live_client_can_be_suspended_reinstated_or_revoked() {
     }
     let (active, _, _, _) = active_client_second(&app).await;
     assert_eq!(app.decide(active, "reinstate", &[]).await.status(), 409);
-    let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(status, "pending");
+    assert_eq!(app.submissions(Some("pending")).await, 1);
 }
 
 /// A second approved client in an app whose reviewer is already signed in.

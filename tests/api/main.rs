@@ -1,5 +1,6 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
+mod accounts;
 mod anti_forgery;
 mod client_addr;
 mod client_life;
@@ -11,10 +12,10 @@ mod login_limits;
 mod mail;
 mod read_model;
 mod register;
+mod review;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
-mod staff;
 mod uploads;

@@ -9,6 +9,7 @@ mod browser;
 mod checks;
 mod journey;
 mod keyboard;
+mod pages;
 mod preview;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts

@@ -15,7 +15,7 @@ use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
 use crate::client_addr::ClientAddr;
 use crate::db;
-use crate::error::AppError;
+use crate::error::{AppError, Busy, Conflict, Limited};
 use crate::routes::page::respond_with_form;
 use crate::routes::staff::see_other;
 use crate::state::AppState;
@@ -165,9 +165,7 @@ pub fn check_login_rate(state: &AppState, client: &ClientAddr) -> Result<(), App
         return Ok(());
     }
     tracing::warn!(client = %client, "staff sign-in rate limit reached");
-    Err(AppError::TooManyRequests(
-        "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again.".into(),
-    ))
+    Err(Limited::SignIns.into())
 }
 
 async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> {
@@ -177,9 +175,7 @@ async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> 
 }
 
 fn busy() -> AppError {
-    AppError::Busy(
-        "Many people are signing in right now. Wait a few seconds, then try again.".into(),
-    )
+    Busy::SignIns.into()
 }
 
 pub async fn logout(
@@ -291,7 +287,7 @@ pub async fn setup(
                 },
             );
         }
-        Err(e @ NewStaffError::Taken(_)) => return Err(AppError::Conflict(e.to_string())),
+        Err(e @ NewStaffError::Taken(_)) => return Err(Conflict::Account(e).into()),
         Err(NewStaffError::Busy) => return Err(busy()),
         // Another setup won the race: the link works only while no account exists.
         Err(NewStaffError::NotFirst) => return Err(AppError::NotFound),

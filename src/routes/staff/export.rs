@@ -7,7 +7,7 @@ use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::submissions::SubmissionRow;
 use crate::domain::revision::Revision;
-use crate::error::AppError;
+use crate::error::{AppError, BadAddress};
 use crate::state::AppState;
 
 /// RFC 7591 §2 names, plus OIDC's `initiate_login_uri` and our own review facts.
@@ -86,9 +86,7 @@ pub async fn all(
         None | Some("active") => false,
         Some("all") => true,
         Some(other) => {
-            return Err(AppError::BadRequest(format!(
-                "Unknown status {other:?}; use active or all."
-            )));
+            return Err(BadAddress::UnknownClientStatus(other.chars().take(40).collect()).into());
         }
     };
     let mut conn = state.db.read.acquire().await?;
