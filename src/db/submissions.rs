@@ -504,6 +504,38 @@ pub async fn clients(conn: &mut SqliteConnection, all: bool) -> sqlx::Result<Vec
     .await
 }
 
+/// (id, client name, the contact as stored) of every registration whose current revision
+/// lists `email` as a contact, in any case. The trigram index narrows the rows; the JSON list
+/// decides.
+pub async fn with_contact(
+    conn: &mut SqliteConnection,
+    email: &str,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    let phrase = format!("contacts : \"{}\"", email.replace('"', "\"\""));
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id!", s.client_name, r.contacts
+         FROM submissions s JOIN revisions r ON r.submission_id = s.id AND r.number = s.revision
+         WHERE s.id IN (SELECT rowid FROM submission_search WHERE submission_search MATCH ?)
+           AND EXISTS (SELECT 1 FROM json_each(r.contacts) c WHERE lower(c.value) = lower(?))
+         ORDER BY s.id"#,
+        phrase,
+        email,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let stored = serde_json::from_str::<Vec<String>>(&r.contacts)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| c.eq_ignore_ascii_case(email))
+                .unwrap_or_else(|| email.to_owned());
+            (r.id, r.client_name, stored)
+        })
+        .collect())
+}
+
 /// A resubmission after changes were requested: a new revision, back to pending. Returns
 /// false if the submission was not waiting for changes any more.
 pub async fn resubmit(

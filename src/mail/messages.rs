@@ -153,6 +153,31 @@ impl StandingChanged {
     }
 }
 
+/// Fresh status links for every registration an address is a contact of (`POST /links`).
+pub struct LostLinks {
+    /// (client name, status link)
+    pub links: Vec<(String, String)>,
+}
+
+message_templates!(
+    LostLinks,
+    LostLinksText = "mail/lost_links.txt",
+    LostLinksHtml = "mail/lost_links.html"
+);
+
+impl LostLinks {
+    pub fn render(&self) -> askama::Result<Email> {
+        let names: Vec<&str> = self.links.iter().map(|(n, _)| n.as_str()).collect();
+        Ok(Email {
+            kind: "lost_links",
+            subject: format!("Your links for {}", names.join(", ")),
+            text: LostLinksText { m: self }.render()?,
+            html: LostLinksHtml { m: self }.render()?,
+            links: self.links.iter().map(|(_, url)| url.clone()).collect(),
+        })
+    }
+}
+
 /// Staff rejected the registration.
 pub struct Rejected {
     pub client_name: String,

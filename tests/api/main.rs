@@ -9,6 +9,7 @@ mod durability;
 mod helpers;
 mod hostile;
 mod login_limits;
+mod lost_links;
 mod mail;
 mod read_model;
 mod register;
