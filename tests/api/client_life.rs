@@ -116,7 +116,7 @@ async fn a_suspended_client_leaves_the_list_until_it_is_reinstated_and_each_step
         listed(&app, "?status=all").await,
         [(client_id.clone(), "suspended".to_owned())]
     );
-    assert_eq!(queue_ids(&app, "suspended").await, [client_id.clone()]);
+    assert_eq!(queue_ids(&app, "suspended").await, [client_id.as_str()]);
     assert_eq!(queue_ids(&app, "approved").await, Vec::<String>::new());
     // A suspended client's secret does not work, and the detail page offers what comes next.
     assert!(!app.verify_secret(&client_id, &secret).await);
@@ -199,7 +199,7 @@ async fn revoking_clears_the_secret_ends_unused_links_and_closes_the_edit_page_f
         listed(&app, "?status=all").await,
         [(client_id.clone(), "revoked".to_owned())]
     );
-    assert_eq!(queue_ids(&app, "revoked").await, [client_id.clone()]);
+    assert_eq!(queue_ids(&app, "revoked").await, [client_id.as_str()]);
     // Final: nothing can bring it back.
     let detail = detail_page(&app, id).await;
     assert!(!exists(&detail, "form[action$='/reinstate']"));
@@ -271,17 +271,16 @@ async fn only_a_live_client_can_be_suspended_reinstated_or_revoked() {
         let response = app.decide(id, action, &fields).await;
         assert_eq!(response.status(), 409, "{action} a pending submission");
     }
-    let (active, _, _, _) = active_client_second(&app).await;
+    let active = second_active_client(&app).await;
     assert_eq!(app.decide(active, "reinstate", &[]).await.status(), 409);
     assert_eq!(app.submissions(Some("pending")).await, 1);
 }
 
-/// A second approved client in an app whose reviewer is already signed in.
-async fn active_client_second(app: &TestApp) -> (i64, String, String, String) {
-    let status_path = app.register().await;
-    let id = app.submission_id(&status_path).await;
+/// A second approved client in an app whose reviewer is already signed in: its id.
+async fn second_active_client(app: &TestApp) -> i64 {
+    let id = app.submission_id(&app.register().await).await;
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    (id, status_path, String::new(), String::new())
+    id
 }
 
 #[tokio::test]
