@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sqlx::sqlite::SqliteSynchronous;
 use url::Url;
 
+use crate::auth::mfa::MfaPolicy;
 use crate::client_addr::TrustedProxies;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -104,6 +105,8 @@ pub struct Settings {
     /// Staff login attempts a minute per client address; 0 = off.
     pub login_rate_limit: u32,
     pub trusted_proxies: TrustedProxies,
+    /// `STAFF_MFA`: whether every staff account must have a second factor (SPEC §9).
+    pub staff_mfa: MfaPolicy,
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
@@ -215,6 +218,11 @@ impl Settings {
             .transpose()
             .map_err(|e| bad("TRUSTED_PROXIES", e))?
             .unwrap_or_default();
+        let staff_mfa = match get("STAFF_MFA") {
+            Some(raw) => MfaPolicy::parse(raw).map_err(|e| bad("STAFF_MFA", e))?,
+            None if app_env == AppEnv::Production => MfaPolicy::Required,
+            None => MfaPolicy::Optional,
+        };
 
         Ok(Settings {
             bind_addr,
@@ -229,6 +237,7 @@ impl Settings {
             register_rate_limit,
             login_rate_limit,
             trusted_proxies,
+            staff_mfa,
             run_mail_worker: true,
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
@@ -320,6 +329,14 @@ mod tests {
         assert_eq!(s.login_rate_limit, 20);
         assert!(s.trusted_proxies.is_empty());
         assert!(s.smtp_url.is_none());
+        assert_eq!(s.staff_mfa, MfaPolicy::Optional);
+        let production = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap();
+        assert_eq!(production.staff_mfa, MfaPolicy::Required);
+        let relaxed = vars(&[("APP_ENV", "production"), ("STAFF_MFA", "optional")]);
+        assert_eq!(
+            Settings::from_vars(&relaxed).unwrap().staff_mfa,
+            MfaPolicy::Optional
+        );
     }
 
     #[test]
@@ -335,6 +352,7 @@ mod tests {
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),
+            ("STAFF_MFA", "sometimes"),
             ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();

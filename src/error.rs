@@ -17,6 +17,12 @@ pub enum AppError {
     NotFound,
     #[error("Please sign in.")]
     LoginRequired,
+    /// `STAFF_MFA=required` and the account has no second factor yet: 303 to enrolment.
+    #[error("Add a second factor to your account first.")]
+    SecondFactorRequired,
+    /// A reviewer on an admin's page.
+    #[error("Only admins can do this. Ask an admin if you need it done.")]
+    AdminOnly,
     /// 429 with `Retry-After`.
     #[error(transparent)]
     Limited(#[from] Limited),
@@ -50,6 +56,8 @@ pub enum BadAddress {
     UnknownStatus(String),
     #[error("Unknown status {0:?}; use active or all.")]
     UnknownClientStatus(String),
+    #[error("There is no kind of audit entry called {0:?}.")]
+    UnknownAuditKind(String),
 }
 
 /// Too much from one client address (429).
@@ -79,6 +87,12 @@ pub enum Conflict {
     ChangedWhileEditing,
     #[error(transparent)]
     Account(crate::auth::accounts::NewStaffError),
+    #[error(
+        "{0} is the last active admin, so they can be neither disabled nor made a reviewer. Make someone else an admin first."
+    )]
+    LastAdmin(String),
+    #[error("{0} already has a staff account. Sign in with it instead.")]
+    AlreadyStaff(String),
 }
 
 /// Closed for good (410).
@@ -127,6 +141,8 @@ impl AppError {
             AppError::Forbidden => "Request refused",
             AppError::NotFound => "Not found",
             AppError::LoginRequired => "Sign in",
+            AppError::SecondFactorRequired => "Add a second factor",
+            AppError::AdminOnly => "Admins only",
             AppError::Limited(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
             AppError::Gone(_) => "No longer available",
@@ -144,7 +160,8 @@ impl ResponseError for AppError {
             AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired | AppError::SecondFactorRequired => StatusCode::SEE_OTHER,
+            AppError::AdminOnly => StatusCode::FORBIDDEN,
             AppError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Gone(_) => StatusCode::GONE,
@@ -163,6 +180,11 @@ impl ResponseError for AppError {
         if let AppError::LoginRequired = self {
             return HttpResponse::SeeOther()
                 .insert_header((actix_web::http::header::LOCATION, "/staff/login"))
+                .finish();
+        }
+        if let AppError::SecondFactorRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, "/staff/account"))
                 .finish();
         }
         let page = ErrorPage {

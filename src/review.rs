@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
+use crate::db::audit::{Actor, Kind};
 use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
@@ -144,6 +145,19 @@ async fn transition(
     Ok(())
 }
 
+/// The decision's audit entry, in its transaction: who, from where, on which submission.
+async fn audit(
+    conn: &mut SqliteConnection,
+    by: &Actor,
+    kind: Kind,
+    submission_id: i64,
+    detail: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let target = format!("submission {submission_id}");
+    db::audit::record(conn, by, kind, Some(&target), detail, now).await
+}
+
 /// A new one-time link for `submission_id`; returns the token (only its hash is stored).
 async fn new_credentials_link(
     conn: &mut SqliteConnection,
@@ -180,13 +194,13 @@ pub async fn approve(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
     let now = db::now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    transition(&mut tx, &submission, Action::Approve, None, staff_name, now).await?;
+    transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.is_confidential() {
@@ -219,6 +233,7 @@ pub async fn approve(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
     Ok(client_id)
@@ -229,7 +244,7 @@ pub async fn reject(
     id: i64,
     shown: Option<i64>,
     reason: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
@@ -241,7 +256,7 @@ pub async fn reject(
         &submission,
         Action::Reject,
         Some(&reason),
-        staff_name,
+        &by.name,
         now,
     )
     .await?;
@@ -254,6 +269,7 @@ pub async fn reject(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::Rejected, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -263,7 +279,7 @@ pub async fn request_changes(
     id: i64,
     shown: Option<i64>,
     message: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let message = parse_note(message, "message")?;
@@ -271,15 +287,7 @@ pub async fn request_changes(
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
-    transition(
-        &mut tx,
-        &submission,
-        action,
-        Some(&message),
-        staff_name,
-        now,
-    )
-    .await?;
+    transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
@@ -290,6 +298,7 @@ pub async fn request_changes(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::ChangesRequested, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -305,7 +314,7 @@ pub async fn rotate_secret(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let now = db::now();
@@ -317,7 +326,7 @@ pub async fn rotate_secret(
     db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
     db::credentials::revoke_unused(&mut tx, id, now).await?;
     let token = new_credentials_link(&mut tx, id, now).await?;
-    db::submissions::add_event(&mut tx, id, staff_name, "secret_rotated", None, now).await?;
+    db::submissions::add_event(&mut tx, id, &by.name, "secret_rotated", None, now).await?;
     let email = SecretRotated {
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
@@ -325,6 +334,7 @@ pub async fn rotate_secret(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::SecretRotated, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -336,20 +346,11 @@ pub async fn suspend(
     id: i64,
     shown: Option<i64>,
     reason: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
-    change_standing(
-        pool,
-        id,
-        shown,
-        Action::Suspend,
-        Some(reason),
-        staff_name,
-        ctx,
-    )
-    .await
+    change_standing(pool, id, shown, Action::Suspend, Some(reason), by, ctx).await
 }
 
 /// A suspended client becomes active again, with the same Client ID and secret.
@@ -357,10 +358,10 @@ pub async fn reinstate(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
-    change_standing(pool, id, shown, Action::Reinstate, None, staff_name, ctx).await
+    change_standing(pool, id, shown, Action::Reinstate, None, by, ctx).await
 }
 
 /// Revoke an active or suspended client (`reason` required). Final: the secret hash is
@@ -370,20 +371,11 @@ pub async fn revoke(
     id: i64,
     shown: Option<i64>,
     reason: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
-    change_standing(
-        pool,
-        id,
-        shown,
-        Action::Revoke,
-        Some(reason),
-        staff_name,
-        ctx,
-    )
-    .await
+    change_standing(pool, id, shown, Action::Revoke, Some(reason), by, ctx).await
 }
 
 /// Suspend, reinstate or revoke, with its email, in one transaction.
@@ -393,7 +385,7 @@ async fn change_standing(
     shown: Option<i64>,
     action: Action,
     reason: Option<String>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let now = db::now();
@@ -404,20 +396,27 @@ async fn change_standing(
         &submission,
         action,
         reason.as_deref(),
-        staff_name,
+        &by.name,
         now,
     )
     .await?;
-    match action {
-        Action::Suspend => client_suspended(&mut tx, &submission).await?,
-        Action::Reinstate => client_reinstated(&mut tx, &submission).await?,
+    let audited = match action {
+        Action::Suspend => {
+            client_suspended(&mut tx, &submission).await?;
+            Kind::Suspended
+        }
+        Action::Reinstate => {
+            client_reinstated(&mut tx, &submission).await?;
+            Kind::Reinstated
+        }
         Action::Revoke => {
             db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
             db::credentials::revoke_unused(&mut tx, id, now).await?;
             client_revoked(&mut tx, &submission).await?;
+            Kind::Revoked
         }
         _ => unreachable!("change_standing is only called with Suspend, Reinstate or Revoke"),
-    }
+    };
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = StandingChanged {
@@ -429,6 +428,7 @@ async fn change_standing(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, audited, id, None, now).await?;
     tx.commit().await?;
     tracing::info!(
         submission = id,

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::mfa::KeySeal;
 use crate::auth::password::HashingPool;
 use crate::client_addr::RateLimit;
 use crate::config::Settings;
@@ -82,6 +83,8 @@ impl Application {
                 idle: settings.body_idle_timeout,
             },
             uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
+            staff_mfa: settings.staff_mfa,
+            totp_seal: KeySeal::new(session_key.expose_secret()),
         });
 
         spawn_housekeeping(state.clone().into_inner());
@@ -231,8 +234,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                     }
                     let idle = now - crate::auth::session::IDLE_TIMEOUT_SECONDS;
                     let absolute = now - crate::auth::session::ABSOLUTE_TIMEOUT_SECONDS;
+                    let waiting = now - crate::auth::session::SECOND_FACTOR_TIMEOUT_SECONDS;
                     if let Err(e) =
-                        db::staff::delete_expired_sessions(&mut conn, idle, absolute).await
+                        db::staff::delete_expired_sessions(&mut conn, idle, absolute, waiting).await
                     {
                         tracing::warn!(error = %e, "expiring staff sessions failed");
                     }

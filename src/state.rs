@@ -3,6 +3,7 @@
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::mfa::{KeySeal, MfaPolicy};
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
 use crate::db::Db;
@@ -38,4 +39,8 @@ pub struct AppState {
     pub body_timeouts: BodyTimeouts,
     /// Registration forms being read and their logos checked.
     pub uploads: Uploads,
+    /// `STAFF_MFA` (SPEC §9).
+    pub staff_mfa: MfaPolicy,
+    /// Seals staff TOTP keys under a key derived from the session key.
+    pub totp_seal: KeySeal,
 }

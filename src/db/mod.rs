@@ -1,8 +1,12 @@
 //! Storage: the pool, and one file per table group. Functions take a connection or a
 //! transaction, so callers decide what happens atomically.
 
+pub mod accounts;
+pub mod audit;
 pub mod credentials;
+pub mod invitations;
 pub mod logos;
+pub mod mfa;
 pub mod outbox;
 pub mod staff;
 pub mod submissions;

@@ -148,6 +148,19 @@ async fn a_suspended_client_leaves_the_list_until_it_is_reinstated_and_each_step
             .iter()
             .any(|h| h.contains("Reinstated by Robin Reviewer"))
     );
+    // Both staff actions are in the audit log, against this submission.
+    let mut conn = app.db.acquire().await.unwrap();
+    use partner_registry::db::audit::{self, Kind};
+    for kind in [Kind::Suspended, Kind::Reinstated] {
+        let entries = audit::page(&mut conn, None, None, Some(kind), 10)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 1, "{kind:?}");
+        assert_eq!(
+            entries[0].target.as_deref(),
+            Some(&*format!("submission {id}"))
+        );
+    }
 }
 
 async fn detail_page(app: &TestApp, id: i64) -> Html {

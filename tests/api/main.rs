@@ -2,6 +2,7 @@
 
 mod accounts;
 mod anti_forgery;
+mod audit;
 mod client_addr;
 mod client_life;
 mod credentials;
@@ -11,9 +12,11 @@ mod hostile;
 mod login_limits;
 mod lost_links;
 mod mail;
+mod mfa;
 mod read_model;
 mod register;
 mod review;
+mod roles;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]

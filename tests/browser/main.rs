@@ -4,6 +4,7 @@
 //! Needs `chromium`, `chromium-driver` (apt) and `node_modules/axe-core` (`npm ci`);
 //! `scripts/test.sh` installs them. Screenshots land in `target/screenshots/`.
 
+mod accounts;
 mod app;
 mod browser;
 mod checks;
