@@ -1,10 +1,12 @@
 pub mod auth;
+pub mod branding;
 pub mod client_addr;
 pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod filters;
 pub mod logo_checker;
 pub mod mail;
 pub mod middleware;
