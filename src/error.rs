@@ -29,6 +29,9 @@ pub enum AppError {
     /// 409: the request no longer fits the state of what it acts on.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+    /// 410: the page is closed for good.
+    #[error(transparent)]
+    Gone(#[from] Gone),
     /// A bounded resource is full: 503 with `Retry-After`.
     #[error(transparent)]
     Busy(#[from] Busy),
@@ -47,8 +50,12 @@ pub enum AppError {
 pub enum BadAddress {
     #[error("The address could not be read: {0}.")]
     Unreadable(String),
-    #[error("Unknown status {0:?}; use pending, changes_requested, approved, rejected or all.")]
+    #[error(
+        "Unknown status {0:?}; use pending, changes_requested, approved, rejected, suspended, revoked or all."
+    )]
     UnknownStatus(String),
+    #[error("Unknown status {0:?}; use active or all.")]
+    UnknownClientStatus(String),
     #[error("There is no kind of audit entry called {0:?}.")]
     UnknownAuditKind(String),
 }
@@ -86,6 +93,15 @@ pub enum Conflict {
     LastAdmin(String),
     #[error("{0} already has a staff account. Sign in with it instead.")]
     AlreadyStaff(String),
+}
+
+/// Closed for good (410).
+#[derive(Debug, thiserror::Error)]
+pub enum Gone {
+    #[error(
+        "This client has been revoked, so no change can be made to it any more. A new client needs a new registration."
+    )]
+    Revoked,
 }
 
 /// A bounded resource is full (503): retry in a few seconds.
@@ -129,6 +145,7 @@ impl AppError {
             AppError::AdminOnly => "Admins only",
             AppError::Limited(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
+            AppError::Gone(_) => "No longer available",
             AppError::Busy(_) => "Busy",
             AppError::Form(e) => e.title(),
             AppError::SmallForm(e) => e.title(),
@@ -147,6 +164,7 @@ impl ResponseError for AppError {
             AppError::AdminOnly => StatusCode::FORBIDDEN,
             AppError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Form(e) => e.status(),
             AppError::SmallForm(e) => e.status(),

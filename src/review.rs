@@ -14,7 +14,9 @@ use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::domain::status::{Action, Status};
 use crate::mail::Outbox;
-use crate::mail::messages::{Approved, ChangesRequested, Email, Rejected, SecretRotated};
+use crate::mail::messages::{
+    Approved, ChangesRequested, Email, Rejected, SecretRotated, StandingChanged,
+};
 
 /// A one-time credentials link lasts this long.
 pub const LINK_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
@@ -138,7 +140,8 @@ async fn transition(
     if !changed {
         return Err(refused);
     }
-    db::submissions::add_event(conn, submission.id, staff_name, to.as_str(), note, now).await?;
+    let kind = action.event_kind().unwrap_or(to.as_str());
+    db::submissions::add_event(conn, submission.id, staff_name, kind, note, now).await?;
     Ok(())
 }
 
@@ -333,5 +336,125 @@ pub async fn rotate_secret(
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
     audit(&mut tx, by, Kind::SecretRotated, id, None, now).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Suspend an active client (`reason` required): it stays registered, but `clients.json`
+/// stops listing it and its secret stops matching (`db::submissions::secret_hash`).
+pub async fn suspend(
+    pool: &SqlitePool,
+    id: i64,
+    shown: Option<i64>,
+    reason: &str,
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let reason = parse_note(reason, "reason")?;
+    change_standing(pool, id, shown, Action::Suspend, Some(reason), by, ctx).await
+}
+
+/// A suspended client becomes active again, with the same Client ID and secret.
+pub async fn reinstate(
+    pool: &SqlitePool,
+    id: i64,
+    shown: Option<i64>,
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    change_standing(pool, id, shown, Action::Reinstate, None, by, ctx).await
+}
+
+/// Revoke an active or suspended client (`reason` required). Final: the secret hash is
+/// cleared, unused credential links stop working, and the edit page is closed for good.
+pub async fn revoke(
+    pool: &SqlitePool,
+    id: i64,
+    shown: Option<i64>,
+    reason: &str,
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let reason = parse_note(reason, "reason")?;
+    change_standing(pool, id, shown, Action::Revoke, Some(reason), by, ctx).await
+}
+
+/// Suspend, reinstate or revoke, with its email, in one transaction.
+async fn change_standing(
+    pool: &SqlitePool,
+    id: i64,
+    shown: Option<i64>,
+    action: Action,
+    reason: Option<String>,
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), ReviewError> {
+    let now = db::now();
+    let mut tx = begin(pool).await?;
+    let (submission, revision) = load(&mut tx, id, shown).await?;
+    transition(
+        &mut tx,
+        &submission,
+        action,
+        reason.as_deref(),
+        &by.name,
+        now,
+    )
+    .await?;
+    let audited = match action {
+        Action::Suspend => {
+            client_suspended(&mut tx, &submission).await?;
+            Kind::Suspended
+        }
+        Action::Reinstate => {
+            client_reinstated(&mut tx, &submission).await?;
+            Kind::Reinstated
+        }
+        Action::Revoke => {
+            db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
+            db::credentials::revoke_unused(&mut tx, id, now).await?;
+            client_revoked(&mut tx, &submission).await?;
+            Kind::Revoked
+        }
+        _ => unreachable!("change_standing is only called with Suspend, Reinstate or Revoke"),
+    };
+    // Only hashes of status tokens are stored: the email carries a fresh one.
+    let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
+    let email = StandingChanged {
+        client_name: revision.client_name.form_text(),
+        client_id: submission.client_id.clone().unwrap_or_default(),
+        change: action.past(),
+        reason,
+        status_url: ctx.link(&format!("submissions/{status_token}")),
+    }
+    .render()?;
+    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, audited, id, None, now).await?;
+    tx.commit().await?;
+    tracing::info!(
+        submission = id,
+        change = action.past(),
+        "client standing changed"
+    );
+    Ok(())
+}
+
+async fn client_suspended(
+    _conn: &mut SqliteConnection,
+    _submission: &SubmissionRow,
+) -> sqlx::Result<()> {
+    Ok(())
+}
+
+async fn client_reinstated(
+    _conn: &mut SqliteConnection,
+    _submission: &SubmissionRow,
+) -> sqlx::Result<()> {
+    Ok(())
+}
+
+async fn client_revoked(
+    _conn: &mut SqliteConnection,
+    _submission: &SubmissionRow,
+) -> sqlx::Result<()> {
     Ok(())
 }

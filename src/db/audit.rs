@@ -33,10 +33,13 @@ pub enum Kind {
     Disabled,
     Enabled,
     RoleChanged,
+    Suspended,
+    Reinstated,
+    Revoked,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Login,
         Kind::LoginFailed,
         Kind::MfaFailed,
@@ -53,6 +56,9 @@ impl Kind {
         Kind::Disabled,
         Kind::Enabled,
         Kind::RoleChanged,
+        Kind::Suspended,
+        Kind::Reinstated,
+        Kind::Revoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +79,9 @@ impl Kind {
             Kind::Disabled => "disabled",
             Kind::Enabled => "enabled",
             Kind::RoleChanged => "role_changed",
+            Kind::Suspended => "suspended",
+            Kind::Reinstated => "reinstated",
+            Kind::Revoked => "revoked",
         }
     }
 
@@ -94,6 +103,9 @@ impl Kind {
             Kind::Disabled => "Account disabled",
             Kind::Enabled => "Account enabled",
             Kind::RoleChanged => "Role changed",
+            Kind::Suspended => "Client suspended",
+            Kind::Reinstated => "Client reinstated",
+            Kind::Revoked => "Client revoked",
         }
     }
 

@@ -64,7 +64,7 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
-        MIGRATOR.run(&write).await?;
+        migrate(&mut *write.acquire().await?).await?;
         hash_stored_tokens(&write).await?;
         make_files_private(&write).await?;
         let read = SqlitePoolOptions::new()
@@ -82,6 +82,30 @@ impl Db {
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Apply the migrations with foreign-key enforcement off, then check every key.
+///
+/// SQLite cannot widen a CHECK in place: the table is rebuilt (copy, drop, rename), and with
+/// enforcement on, dropping a table that others point at fails even when the rebuilt one takes
+/// its place. sqlx runs each migration in a transaction, where `PRAGMA foreign_keys` is a
+/// no-op, so it is switched here, around them, as SQLite's ALTER TABLE documentation does it.
+pub async fn migrate(conn: &mut sqlx::SqliteConnection) -> anyhow::Result<()> {
+    sqlx::raw_sql("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    let migrated = MIGRATOR.run(&mut *conn).await;
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::raw_sql("PRAGMA foreign_keys = ON")
+        .execute(&mut *conn)
+        .await?;
+    migrated?;
+    if let Some((table,)) = broken.first() {
+        anyhow::bail!("after the migrations, {table} has rows that point at nothing");
+    }
+    Ok(())
+}
 
 fn connect_options(
     database_url: &str,

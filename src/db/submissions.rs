@@ -479,23 +479,61 @@ pub async fn find_by_client_id(
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
             s.decided_by
-         FROM submissions s WHERE s.client_id = ? AND s.status = 'approved'"#,
+         FROM submissions s
+         WHERE s.client_id = ? AND s.status IN ('approved', 'suspended', 'revoked')"#,
         client_id,
     )
     .fetch_optional(conn)
         .await
 }
 
-pub async fn approved(conn: &mut SqliteConnection) -> sqlx::Result<Vec<SubmissionRow>> {
+/// Clients that were approved, oldest first: only the active ones, or (`all`) the suspended
+/// and revoked ones too.
+pub async fn clients(conn: &mut SqliteConnection, all: bool) -> sqlx::Result<Vec<SubmissionRow>> {
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
             s.decided_by
-         FROM submissions s WHERE s.status = 'approved' ORDER BY s.id"#,
+         FROM submissions s
+         WHERE s.status = 'approved' OR (? AND s.status IN ('suspended', 'revoked'))
+         ORDER BY s.id"#,
+        all,
     )
     .fetch_all(conn)
-        .await
+    .await
+}
+
+/// (id, client name, the contact as stored) of every registration whose current revision
+/// lists `email` as a contact, in any case. The trigram index narrows the rows; the JSON list
+/// decides.
+pub async fn with_contact(
+    conn: &mut SqliteConnection,
+    email: &str,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    let phrase = format!("contacts : \"{}\"", email.replace('"', "\"\""));
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id!", s.client_name, r.contacts
+         FROM submissions s JOIN revisions r ON r.submission_id = s.id AND r.number = s.revision
+         WHERE s.id IN (SELECT rowid FROM submission_search WHERE submission_search MATCH ?)
+           AND EXISTS (SELECT 1 FROM json_each(r.contacts) c WHERE lower(c.value) = lower(?))
+         ORDER BY s.id"#,
+        phrase,
+        email,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let stored = serde_json::from_str::<Vec<String>>(&r.contacts)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|c| c.eq_ignore_ascii_case(email))
+                .unwrap_or_else(|| email.to_owned());
+            (r.id, r.client_name, stored)
+        })
+        .collect())
 }
 
 /// A resubmission after changes were requested: a new revision, back to pending. Returns
@@ -665,8 +703,8 @@ mod tests {
     #[tokio::test]
     async fn a_registration_reads_back_into_the_same_types_and_edits_round_trip() {
         let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        crate::db::MIGRATOR.run(&pool).await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
+        crate::db::migrate(&mut conn).await.unwrap();
         let logo = LogoId("logo-1".into());
         crate::db::logos::insert(&mut conn, &logo, None, b"png", 64, 1)
             .await

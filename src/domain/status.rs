@@ -1,6 +1,7 @@
 //! A submission's review status and the transitions staff may make.
 
-/// Stored as the `as_str` text (the column's CHECK lists the same four).
+/// Stored as the `as_str` text (the column's CHECK lists the same six). An approved client is
+/// *Active*; later it can be suspended (and reinstated) or revoked, which is final (SPEC §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(rename_all = "snake_case")]
 pub enum Status {
@@ -8,14 +9,18 @@ pub enum Status {
     ChangesRequested,
     Approved,
     Rejected,
+    Suspended,
+    Revoked,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [
+    pub const ALL: [Status; 6] = [
         Status::Pending,
         Status::ChangesRequested,
         Status::Approved,
         Status::Rejected,
+        Status::Suspended,
+        Status::Revoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -24,6 +29,8 @@ impl Status {
             Status::ChangesRequested => "changes_requested",
             Status::Approved => "approved",
             Status::Rejected => "rejected",
+            Status::Suspended => "suspended",
+            Status::Revoked => "revoked",
         }
     }
 
@@ -37,6 +44,18 @@ impl Status {
             Status::ChangesRequested => "Changes requested",
             Status::Approved => "Approved",
             Status::Rejected => "Rejected",
+            Status::Suspended => "Suspended",
+            Status::Revoked => "Revoked",
+        }
+    }
+
+    /// A client that was approved once: what `clients.json` lists with `status=all`.
+    pub fn client_state(self) -> Option<&'static str> {
+        match self {
+            Status::Approved => Some("active"),
+            Status::Suspended => Some("suspended"),
+            Status::Revoked => Some("revoked"),
+            Status::Pending | Status::ChangesRequested | Status::Rejected => None,
         }
     }
 }
@@ -50,6 +69,9 @@ pub enum Action {
     Reject,
     /// Only for a confidential client: the caller checks the client type.
     RotateSecret,
+    Suspend,
+    Reinstate,
+    Revoke,
 }
 
 impl Status {
@@ -60,7 +82,8 @@ impl Status {
             (self, action),
             (Pending, Approve | RequestChanges | Reject)
                 | (ChangesRequested, Reject)
-                | (Approved, RotateSecret)
+                | (Approved, RotateSecret | Suspend | Revoke)
+                | (Suspended, Reinstate | Revoke)
         )
     }
 }
@@ -73,6 +96,18 @@ impl Action {
             Action::RequestChanges => Some(Status::ChangesRequested),
             Action::Reject => Some(Status::Rejected),
             Action::RotateSecret => None,
+            Action::Suspend => Some(Status::Suspended),
+            Action::Reinstate => Some(Status::Approved),
+            Action::Revoke => Some(Status::Revoked),
+        }
+    }
+
+    /// The history event a status change records: the status it leads to, except that a
+    /// reinstated client's history says so rather than "approved" a second time.
+    pub fn event_kind(self) -> Option<&'static str> {
+        match self {
+            Action::Reinstate => Some("reinstated"),
+            other => other.leads_to().map(Status::as_str),
         }
     }
 
@@ -83,6 +118,9 @@ impl Action {
             Action::RequestChanges => "sent back for changes",
             Action::Reject => "rejected",
             Action::RotateSecret => "given a new secret",
+            Action::Suspend => "suspended",
+            Action::Reinstate => "reinstated",
+            Action::Revoke => "revoked",
         }
     }
 }
@@ -101,14 +139,25 @@ mod tests {
     fn only_a_pending_submission_can_be_approved_or_sent_back_and_a_decided_one_is_final() {
         use Action::*;
         let allowed = |status: Status| {
-            [Approve, RequestChanges, Reject, RotateSecret]
-                .into_iter()
-                .filter(|a| status.allows(*a))
-                .collect::<Vec<_>>()
+            [
+                Approve,
+                RequestChanges,
+                Reject,
+                RotateSecret,
+                Suspend,
+                Reinstate,
+                Revoke,
+            ]
+            .into_iter()
+            .filter(|a| status.allows(*a))
+            .collect::<Vec<_>>()
         };
         assert_eq!(allowed(Status::Pending), [Approve, RequestChanges, Reject]);
         assert_eq!(allowed(Status::ChangesRequested), [Reject]);
-        assert_eq!(allowed(Status::Approved), [RotateSecret]);
+        assert_eq!(allowed(Status::Approved), [RotateSecret, Suspend, Revoke]);
         assert_eq!(allowed(Status::Rejected), []);
+        // A suspended client comes back or ends; a revoked one is final.
+        assert_eq!(allowed(Status::Suspended), [Reinstate, Revoke]);
+        assert_eq!(allowed(Status::Revoked), []);
     }
 }

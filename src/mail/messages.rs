@@ -116,6 +116,68 @@ impl ChangesRequested {
     }
 }
 
+/// Staff suspended, reinstated or revoked a live client (SPEC §7).
+pub struct StandingChanged {
+    pub client_name: String,
+    pub client_id: String,
+    /// "suspended", "reinstated" or "revoked".
+    pub change: &'static str,
+    /// Required to suspend or revoke; reinstating takes none.
+    pub reason: Option<String>,
+    pub status_url: String,
+}
+
+message_templates!(
+    StandingChanged,
+    StandingChangedText = "mail/standing_changed.txt",
+    StandingChangedHtml = "mail/standing_changed.html"
+);
+
+impl StandingChanged {
+    pub fn subject(&self) -> String {
+        match self.change {
+            "suspended" => format!("{} is suspended", self.client_name),
+            "reinstated" => format!("{} is active again", self.client_name),
+            _ => format!("{} is revoked", self.client_name),
+        }
+    }
+
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: self.change,
+            subject: self.subject(),
+            text: StandingChangedText { m: self }.render()?,
+            html: StandingChangedHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
+        })
+    }
+}
+
+/// Fresh status links for every registration an address is a contact of (`POST /links`).
+pub struct LostLinks {
+    /// (client name, status link)
+    pub links: Vec<(String, String)>,
+}
+
+message_templates!(
+    LostLinks,
+    LostLinksText = "mail/lost_links.txt",
+    LostLinksHtml = "mail/lost_links.html"
+);
+
+impl LostLinks {
+    pub fn render(&self) -> askama::Result<Email> {
+        let names: Vec<&str> = self.links.iter().map(|(n, _)| n.as_str()).collect();
+        Ok(Email {
+            kind: "lost_links",
+            subject: format!("Your links for {}", names.join(", ")),
+            text: LostLinksText { m: self }.render()?,
+            html: LostLinksHtml { m: self }.render()?,
+            links: self.links.iter().map(|(_, url)| url.clone()).collect(),
+        })
+    }
+}
+
 /// An admin invited someone to the staff: a one-time link to choose a password.
 pub struct StaffInvitation {
     pub name: String,

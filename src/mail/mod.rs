@@ -22,7 +22,7 @@ use seal::LinkSeal;
 pub const CAP_PER_ADDRESS: i64 = 3;
 pub const CAP_WINDOW_SECS: i64 = 24 * 60 * 60;
 /// The messages a stranger can trigger. Decisions are sent by staff, so they are not capped.
-pub const CAPPED_KINDS: &[&str] = &["receipt"];
+pub const CAPPED_KINDS: &[&str] = &["receipt", "lost_links"];
 
 /// Queues email in the caller's transaction: seals its links, names it, applies the cap.
 #[derive(Clone)]

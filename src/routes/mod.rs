@@ -3,6 +3,7 @@
 pub mod assets;
 mod credentials;
 pub mod form;
+mod links;
 mod logos;
 mod meta;
 pub mod page;
@@ -33,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/submissions/{token}/edit",
             web::post().to(submissions::edit),
         )
+        .route("/links", read().to(links::show))
+        .route("/links", web::post().to(links::send))
         .route("/credentials/{token}", read().to(credentials::show))
         .route("/credentials/{token}", web::post().to(credentials::reveal))
         .configure(staff::configure)

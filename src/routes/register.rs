@@ -135,7 +135,8 @@ pub async fn submit(
         .finish())
 }
 
-fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+/// `REGISTER_RATE_LIMIT`: registrations and lost-link requests share it (SPEC §7).
+pub(crate) fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
     let client = ClientAddr::of(req, &state.trusted_proxies);
     if state.register_limiter.allows(&client) {
         return Ok(());

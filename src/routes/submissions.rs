@@ -12,7 +12,7 @@ use crate::db::submissions::{EventRow, SubmissionRow};
 use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::revision::Revision;
 use crate::domain::status::Status;
-use crate::error::{AppError, Conflict};
+use crate::error::{AppError, Conflict, Gone};
 // The `utc` filter of the templates below.
 use crate::filters;
 use crate::routes::page::{render_private, respond_with_form};
@@ -64,6 +64,9 @@ async fn awaiting_changes(
     let submission = db::submissions::find_by_token(&mut conn, token)
         .await?
         .ok_or(AppError::NotFound)?;
+    if submission.status == Status::Revoked {
+        return Err(Gone::Revoked.into());
+    }
     if submission.status != Status::ChangesRequested {
         return Err(Conflict::NotEditable(submission.status).into());
     }

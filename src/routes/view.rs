@@ -14,6 +14,9 @@ pub fn event_label(kind: &str) -> &'static str {
         "changes_requested" => "Changes requested",
         "secret_revealed" => "Client secret retrieved",
         "secret_rotated" => "Client secret rotated",
+        "suspended" => "Suspended",
+        "reinstated" => "Reinstated",
+        "revoked" => "Revoked",
         _ => "Updated",
     }
 }

@@ -312,6 +312,36 @@ async fn journey(js: Js) {
     assert!(state.contains("retrieved"), "{state}");
     findings.look_at(&b, "credentials-used").await;
 
+    // 9. The reviewer suspends the live client with a reason; the partner sees it; the
+    // reviewer reinstates it (SPEC §7).
+    b.open(&app.url(&detail_path)).await;
+    b.fill("#suspend-reason", "Users report unexpected emails.")
+        .await;
+    b.click("form[action$='/suspend'] button").await;
+    b.wait_for("form[action$='/reinstate']").await;
+    assert_eq!(b.text("[data-status]").await, "Suspended");
+    findings.look_at(&b, "staff-detail-suspended").await;
+    b.open(&app.url(&status_path)).await;
+    assert_eq!(b.text("[data-status]").await, "Suspended");
+    assert_eq!(
+        b.text("[data-reviewer-message]").await,
+        "Users report unexpected emails."
+    );
+    findings.look_at(&b, "status-suspended").await;
+    b.open(&app.url(&detail_path)).await;
+    b.click("form[action$='/reinstate'] button").await;
+    b.wait_for("form[action$='/suspend']").await;
+    assert_eq!(b.text("[data-status]").await, "Approved");
+    assert_eq!(b.text("[data-client-id]").await, client_id);
+
+    // 10. A partner who lost the status link asks for it again.
+    b.open(&app.url("/links")).await;
+    findings.look_at(&b, "links").await;
+    b.fill("#email", "dev@ledgerly.example").await;
+    b.click("form[action='/links'] button").await;
+    b.wait_for("[data-links-sent]").await;
+    findings.look_at(&b, "links-sent").await;
+
     b.close().await;
     findings.assert_clean();
 }

@@ -125,6 +125,9 @@ enum Decision {
     Reject,
     RequestChanges,
     RotateSecret,
+    Suspend,
+    Reinstate,
+    Revoke,
 }
 
 /// The revision a form says it was shown, if it says one that could be a revision number.
@@ -188,6 +191,9 @@ async fn decide(
             review::request_changes(db, id, shown, &form.reason, by, ctx).await
         }
         Decision::RotateSecret => review::rotate_secret(db, id, shown, by, ctx).await,
+        Decision::Suspend => review::suspend(db, id, shown, &form.reason, by, ctx).await,
+        Decision::Reinstate => review::reinstate(db, id, shown, by, ctx).await,
+        Decision::Revoke => review::revoke(db, id, shown, &form.reason, by, ctx).await,
     };
     outcome(state, &staff, id, result).await
 }
@@ -222,6 +228,30 @@ pub async fn rotate_secret(
     form: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
     decide(Decision::RotateSecret, &state, *id, form).await
+}
+
+pub async fn suspend(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: CsrfForm<DecisionForm, StaffUser>,
+) -> Result<HttpResponse, AppError> {
+    decide(Decision::Suspend, &state, *id, form).await
+}
+
+pub async fn reinstate(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: CsrfForm<DecisionForm, StaffUser>,
+) -> Result<HttpResponse, AppError> {
+    decide(Decision::Reinstate, &state, *id, form).await
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: CsrfForm<DecisionForm, StaffUser>,
+) -> Result<HttpResponse, AppError> {
+    decide(Decision::Revoke, &state, *id, form).await
 }
 
 pub async fn retry_email(

@@ -1,19 +1,21 @@
 //! RFC 7591 client metadata for approved clients, for the authorization server to load.
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::submissions::SubmissionRow;
 use crate::domain::revision::Revision;
-use crate::error::AppError;
+use crate::error::{AppError, BadAddress};
 use crate::state::AppState;
 
 /// RFC 7591 §2 names, plus OIDC's `initiate_login_uri` and our own review facts.
 #[derive(Serialize)]
 struct ClientMetadata {
     client_id: String,
+    /// `active`, `suspended` or `revoked` (SPEC §7).
+    status: &'static str,
     client_name: String,
     client_uri: String,
     logo_uri: String,
@@ -38,6 +40,7 @@ struct ClientMetadata {
 fn metadata(state: &AppState, s: SubmissionRow, r: Revision) -> ClientMetadata {
     let confidential = r.is_confidential();
     ClientMetadata {
+        status: s.status.client_state().unwrap_or("active"),
         client_id: s.client_id.unwrap_or_default(),
         client_name: r.client_name.form_text(),
         client_uri: r.client_uri.form_text(),
@@ -68,10 +71,27 @@ fn metadata(state: &AppState, s: SubmissionRow, r: Revision) -> ClientMetadata {
     }
 }
 
-pub async fn all(_staff: StaffUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+pub struct ClientsQuery {
+    status: Option<String>,
+}
+
+/// Active clients; `?status=all` adds the suspended and revoked ones.
+pub async fn all(
+    _staff: StaffUser,
+    state: web::Data<AppState>,
+    query: web::Query<ClientsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let all = match query.status.as_deref() {
+        None | Some("active") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(BadAddress::UnknownClientStatus(other.chars().take(40).collect()).into());
+        }
+    };
     let mut conn = state.db.read.acquire().await?;
     let mut clients = Vec::new();
-    for submission in db::submissions::approved(&mut conn).await? {
+    for submission in db::submissions::clients(&mut conn, all).await? {
         let revision = db::submissions::current_revision(&mut conn, &submission).await?;
         clients.push(metadata(&state, submission, revision));
     }

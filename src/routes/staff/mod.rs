@@ -88,6 +88,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(detail::rotate_secret),
         )
         .route(
+            "/staff/submissions/{id}/suspend",
+            web::post().to(detail::suspend),
+        )
+        .route(
+            "/staff/submissions/{id}/reinstate",
+            web::post().to(detail::reinstate),
+        )
+        .route(
+            "/staff/submissions/{id}/revoke",
+            web::post().to(detail::revoke),
+        )
+        .route(
             "/staff/outbox/{id}/retry",
             web::post().to(detail::retry_email),
         )
