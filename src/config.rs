@@ -113,7 +113,14 @@ pub struct Settings {
     /// How long a form waits for an upload slot before it gets 503 (SPEC §6). Not a setting:
     /// tests shorten it.
     pub upload_slot_wait: std::time::Duration,
+    /// `SECRET_LIFETIME_DAYS`: a client secret expires this long after it is revealed.
+    pub secret_lifetime_days: i64,
+    /// The time secrets and the feed run on. Not a setting: tests move it forward.
+    pub clock: crate::clock::Clock,
 }
+
+/// A client secret's lifetime unless `SECRET_LIFETIME_DAYS` says otherwise.
+pub const DEFAULT_SECRET_LIFETIME_DAYS: i64 = 365;
 
 /// The whole body of a form must arrive within this.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -200,6 +207,20 @@ impl Settings {
             .map_err(|e| bad("TRUSTED_PROXIES", e))?
             .unwrap_or_default();
 
+        let secret_lifetime_days = match get("SECRET_LIFETIME_DAYS") {
+            None => DEFAULT_SECRET_LIFETIME_DAYS,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (8..=3650).contains(d))
+                .ok_or_else(|| {
+                    bad(
+                        "SECRET_LIFETIME_DAYS",
+                        format!("{raw:?} is not a whole number of days from 8 to 3650 (the last reminder goes 7 days before)"),
+                    )
+                })?,
+        };
+
         Ok(Settings {
             bind_addr,
             data_dir,
@@ -217,6 +238,8 @@ impl Settings {
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
             upload_slot_wait: UPLOAD_SLOT_WAIT,
+            secret_lifetime_days,
+            clock: crate::clock::Clock::system(),
         })
     }
 

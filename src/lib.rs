@@ -1,10 +1,13 @@
 pub mod auth;
 pub mod client_addr;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod export;
+pub mod feed;
 pub mod logo_checker;
 pub mod mail;
 pub mod middleware;

@@ -6,12 +6,14 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use url::Url;
 
 use crate::auth::{random_token, sha256_hex};
+use crate::clock::Clock;
 use crate::db;
 use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::domain::status::{Action, Status};
+use crate::feed::{self, EventType};
 use crate::mail::Outbox;
 use crate::mail::messages::{Approved, ChangesRequested, Email, Rejected, SecretRotated};
 
@@ -42,6 +44,10 @@ pub enum ReviewError {
     NoRevision,
     #[error("{0}")]
     InvalidNote(String),
+    #[error(
+        "Choose how to rotate: overlap (the current secret keeps working for 7 days after the new one is revealed) or immediate (every current secret stops now)."
+    )]
+    InvalidMode,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -54,6 +60,8 @@ pub struct ReviewContext<'a> {
     pub env: AppEnv,
     pub scopes: &'a ScopeCatalogue,
     pub outbox: &'a Outbox,
+    /// The time decisions, secrets and feed events are stamped with.
+    pub clock: &'a Clock,
 }
 
 impl ReviewContext<'_> {
@@ -142,14 +150,24 @@ async fn transition(
 }
 
 /// A new one-time link for `submission_id`; returns the token (only its hash is stored).
+/// With `overlap`, the secret it reveals starts a 7-day overlap with the current one.
 async fn new_credentials_link(
     conn: &mut SqliteConnection,
     submission_id: i64,
     now: i64,
+    overlap: bool,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
     let expires_at = now + LINK_LIFETIME_SECONDS;
-    db::credentials::insert(conn, &sha256_hex(&token), submission_id, now, expires_at).await?;
+    db::credentials::insert(
+        conn,
+        &sha256_hex(&token),
+        submission_id,
+        now,
+        expires_at,
+        overlap,
+    )
+    .await?;
     Ok(token)
 }
 
@@ -180,14 +198,14 @@ pub async fn approve(
     staff_name: &str,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     transition(&mut tx, &submission, Action::Approve, None, staff_name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.is_confidential() {
-        let token = new_credentials_link(&mut tx, id, now).await?;
+        let token = new_credentials_link(&mut tx, id, now, false).await?;
         Some(ctx.link(&format!("credentials/{token}")))
     } else {
         None
@@ -216,6 +234,7 @@ pub async fn approve(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    feed::record(&mut tx, ctx.public_url, id, EventType::Approved, now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
     Ok(client_id)
@@ -230,7 +249,7 @@ pub async fn reject(
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     transition(
@@ -264,7 +283,7 @@ pub async fn request_changes(
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let message = parse_note(message, "message")?;
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
@@ -296,32 +315,78 @@ pub fn can_rotate(status: Status, revision: &Revision) -> bool {
     status.allows(Action::RotateSecret) && revision.is_confidential()
 }
 
-/// The old secret stops working at once (its hash is dropped), earlier unused links are
-/// revoked, and a new one-time link is emailed.
+/// How a rotation treats the secrets the client has (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationMode {
+    /// Routine: the current secret keeps working until 7 days after the new one is revealed,
+    /// so the partner's servers can move over without breaking.
+    Overlap,
+    /// A leaked secret: every secret of the client stops at once.
+    Immediate,
+}
+
+impl RotationMode {
+    /// The form's `mode`; overlap when it is not given.
+    pub fn parse(raw: &str) -> Result<RotationMode, ReviewError> {
+        match raw.trim() {
+            "" | "overlap" => Ok(RotationMode::Overlap),
+            "immediate" => Ok(RotationMode::Immediate),
+            _ => Err(ReviewError::InvalidMode),
+        }
+    }
+}
+
+/// Earlier unused links are revoked and a new one-time link is emailed; with `Immediate` every
+/// secret stops now, with `Overlap` the current one stays valid until 7 days after the new
+/// one is revealed. `actor` is the staff member, or "partner" from the status page.
 pub async fn rotate_secret(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    mode: RotationMode,
+    actor: &str,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     if !can_rotate(submission.status, &revision) {
         return Err(ReviewError::NoSecret);
     }
-    db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
-    db::credentials::revoke_unused(&mut tx, id, now).await?;
-    let token = new_credentials_link(&mut tx, id, now).await?;
-    db::submissions::add_event(&mut tx, id, staff_name, "secret_rotated", None, now).await?;
+    rotate_in(&mut tx, &submission, &revision, mode, actor, ctx, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The rotation itself, in the caller's transaction (staff and partner rotations share it).
+pub async fn rotate_in(
+    tx: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    revision: &Revision,
+    mode: RotationMode,
+    actor: &str,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<(), ReviewError> {
+    let id = submission.id;
+    if mode == RotationMode::Immediate {
+        db::secrets::end_all(&mut *tx, id, now).await?;
+    }
+    db::credentials::revoke_unused(&mut *tx, id, now).await?;
+    let token = new_credentials_link(&mut *tx, id, now, mode == RotationMode::Overlap).await?;
+    let note = match mode {
+        RotationMode::Overlap => "overlap",
+        RotationMode::Immediate => "immediate",
+    };
+    db::submissions::add_event(&mut *tx, id, actor, "secret_rotated", Some(note), now).await?;
     let email = SecretRotated {
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
         credentials_url: ctx.link(&format!("credentials/{token}")),
+        overlap: mode == RotationMode::Overlap,
     }
     .render()?;
-    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
-    tx.commit().await?;
+    queue_to_contacts(&mut *tx, revision, &email, ctx, now).await?;
+    feed::record(&mut *tx, ctx.public_url, id, EventType::SecretRotated, now).await?;
     Ok(())
 }

@@ -82,6 +82,9 @@ impl Application {
                 idle: settings.body_idle_timeout,
             },
             uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
+            clock: settings.clock.clone(),
+            secret_lifetime: settings.secret_lifetime_days * 86_400,
+            feed_wake: Default::default(),
         });
 
         spawn_housekeeping(state.clone().into_inner());

@@ -5,6 +5,7 @@ use url::Url;
 use crate::auth::csrf::CsrfKey;
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -38,4 +39,10 @@ pub struct AppState {
     pub body_timeouts: BodyTimeouts,
     /// Registration forms being read and their logos checked.
     pub uploads: Uploads,
+    /// The time secrets and the feed run on (tests move it).
+    pub clock: Clock,
+    /// `SECRET_LIFETIME_DAYS`, in seconds.
+    pub secret_lifetime: i64,
+    /// Wakes the feed's delivery worker (a staff retry; new events).
+    pub feed_wake: std::sync::Arc<tokio::sync::Notify>,
 }

@@ -2,8 +2,10 @@
 //! transaction, so callers decide what happens atomically.
 
 pub mod credentials;
+pub mod feed;
 pub mod logos;
 pub mod outbox;
+pub mod secrets;
 pub mod staff;
 pub mod submissions;
 

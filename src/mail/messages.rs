@@ -141,11 +141,13 @@ impl Rejected {
     }
 }
 
-/// Staff rotated the client secret: the old one stopped working, here is a new one-time link.
+/// The client secret was rotated: here is a new one-time link. With `overlap` the current
+/// secret keeps working for 7 days after the new one is revealed; otherwise it stopped at once.
 pub struct SecretRotated {
     pub client_name: String,
     pub client_id: String,
     pub credentials_url: String,
+    pub overlap: bool,
 }
 
 message_templates!(
@@ -297,6 +299,7 @@ mod tests {
             client_name: EVIL.into(),
             client_id: "0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11".into(),
             credentials_url: CREDENTIALS.into(),
+            overlap: false,
         }
         .render()
         .unwrap();

@@ -2,8 +2,10 @@
 
 mod anti_forgery;
 mod client_addr;
+mod client_steps;
 mod credentials;
 mod durability;
+mod export_format;
 mod helpers;
 mod hostile;
 mod login_limits;

@@ -2,6 +2,7 @@
 
 mod account;
 mod detail;
+mod events;
 mod export;
 mod queue;
 
@@ -46,6 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/staff/submissions/{id}/rotate-secret",
             web::post().to(detail::rotate_secret),
         )
+        .route(
+            "/staff/submissions/{id}/retry-feed",
+            web::post().to(detail::retry_feed),
+        )
+        .route("/staff/events.json", web::get().to(events::list))
         .route(
             "/staff/outbox/{id}/retry",
             web::post().to(detail::retry_email),
