@@ -5,18 +5,29 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Clock {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     /// Seconds added to the system clock (0 in production).
     offset: AtomicI64,
-    moved: Notify,
+    /// Counts moves; a watcher sees every move, even one made while it was busy.
+    moved: watch::Sender<u64>,
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock {
+            inner: Arc::new(Inner {
+                offset: AtomicI64::new(0),
+                moved: watch::Sender::new(0),
+            }),
+        }
+    }
 }
 
 impl Clock {
@@ -33,16 +44,16 @@ impl Clock {
     /// Move this clock (and every copy of it) forward, and wake what waits on it.
     pub fn advance(&self, seconds: i64) {
         self.inner.offset.fetch_add(seconds, Ordering::SeqCst);
-        self.inner.moved.notify_waiters();
+        self.inner.moved.send_modify(|n| *n += 1);
     }
 
     pub fn advance_days(&self, days: i64) {
         self.advance(days * 86_400);
     }
 
-    /// Resolves when the clock is moved (never, in production).
-    pub async fn moved(&self) {
-        self.inner.moved.notified().await;
+    /// Tells when the clock is moved (never, in production).
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.inner.moved.subscribe()
     }
 }
 

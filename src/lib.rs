@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod expiry;
 pub mod export;
 pub mod feed;
 pub mod logo_checker;

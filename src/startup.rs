@@ -88,6 +88,7 @@ impl Application {
         });
 
         spawn_housekeeping(state.clone().into_inner());
+        crate::expiry::spawn(state.clone().into_inner());
         let transport = MailTransport::from_settings(&settings)?;
         let mail_worker = Worker::new(
             db.write.clone(),
@@ -95,6 +96,7 @@ impl Application {
             transport,
             settings.mail_from.clone(),
             state.outbox.seal().clone(),
+            settings.clock.clone(),
         );
         let mail_task = settings
             .run_mail_worker

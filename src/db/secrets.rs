@@ -126,7 +126,8 @@ pub async fn valid_hashes_of_client(
     .await
 }
 
-/// Valid secrets that expire within `within` seconds and have not had this reminder yet.
+/// Valid secrets that expire within the reminder's horizon and have not had it yet. Only a
+/// client's newest secret is reminded of: an older one is ending because it was replaced.
 pub async fn due_reminder(
     conn: &mut SqliteConnection,
     days: Reminder,
@@ -139,7 +140,10 @@ pub async fn due_reminder(
                 DueSecret,
                 "SELECT id, submission_id, expires_at FROM client_secrets
                  WHERE ended_at IS NULL AND expires_at > ? AND expires_at <= ?
-                   AND reminded_30_at IS NULL AND reminded_7_at IS NULL",
+                   AND reminded_30_at IS NULL AND reminded_7_at IS NULL
+                   AND id = (SELECT n.id FROM client_secrets n
+                             WHERE n.submission_id = client_secrets.submission_id AND n.ended_at IS NULL
+                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)",
                 now,
                 horizon,
             )
@@ -151,7 +155,10 @@ pub async fn due_reminder(
                 DueSecret,
                 "SELECT id, submission_id, expires_at FROM client_secrets
                  WHERE ended_at IS NULL AND expires_at > ? AND expires_at <= ?
-                   AND reminded_7_at IS NULL",
+                   AND reminded_7_at IS NULL
+                   AND id = (SELECT n.id FROM client_secrets n
+                             WHERE n.submission_id = client_secrets.submission_id AND n.ended_at IS NULL
+                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)",
                 now,
                 horizon,
             )

@@ -168,6 +168,37 @@ impl SecretRotated {
     }
 }
 
+/// A client secret expires soon: when, and how to rotate before it does.
+pub struct SecretExpiring {
+    pub client_name: String,
+    pub client_id: String,
+    pub days: i64,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub status_url: String,
+}
+
+message_templates!(
+    SecretExpiring,
+    SecretExpiringText = "mail/secret_expiring.txt",
+    SecretExpiringHtml = "mail/secret_expiring.html"
+);
+
+impl SecretExpiring {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "secret_expiring",
+            subject: format!(
+                "The client secret of {} expires in {} days",
+                self.client_name, self.days
+            ),
+            text: SecretExpiringText { m: self }.render()?,
+            html: SecretExpiringHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ mod client_addr;
 mod client_steps;
 mod credentials;
 mod durability;
+mod expiry;
 mod export_format;
 mod helpers;
 mod hostile;
@@ -12,6 +13,7 @@ mod login_limits;
 mod mail;
 mod read_model;
 mod register;
+mod rotation;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
