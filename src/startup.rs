@@ -35,6 +35,7 @@ pub struct Application {
     server: Server,
     mail_worker: Worker,
     mail_task: Option<WorkerHandle>,
+    feed_worker: Option<crate::feed::worker::FeedWorker>,
 }
 
 impl Application {
@@ -89,6 +90,19 @@ impl Application {
 
         spawn_housekeeping(state.clone().into_inner());
         crate::expiry::spawn(state.clone().into_inner());
+        let feed_worker = settings.provision.clone().map(|provision| {
+            crate::feed::worker::FeedWorker::new(
+                db.write.clone(),
+                provision,
+                settings.clock.clone(),
+                state.feed_wake.clone(),
+            )
+        });
+        if let Some(worker) = &feed_worker
+            && settings.run_feed_worker
+        {
+            worker.clone().spawn();
+        }
         let transport = MailTransport::from_settings(&settings)?;
         let mail_worker = Worker::new(
             db.write.clone(),
@@ -127,6 +141,7 @@ impl Application {
             server,
             mail_worker,
             mail_task,
+            feed_worker,
         })
     }
 
@@ -153,6 +168,11 @@ impl Application {
     }
 
     /// Stops the server from outside (tests simulate a restart with it).
+    /// A handle on the feed worker (with PROVISION_URL set), to step it by hand.
+    pub fn feed_worker(&self) -> Option<crate::feed::worker::FeedWorker> {
+        self.feed_worker.clone()
+    }
+
     pub fn server_handle(&self) -> ServerHandle {
         self.server.handle()
     }

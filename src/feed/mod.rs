@@ -2,6 +2,7 @@
 //! the transaction of the change, carrying the client's export entry at that moment.
 
 pub mod signature;
+pub mod worker;
 
 use serde::Serialize;
 use sqlx::SqliteConnection;

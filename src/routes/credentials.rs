@@ -73,6 +73,7 @@ pub async fn reveal(
     let response = match outcome {
         Ok(revealed) => {
             tracing::info!(client_id = %revealed.client_id, "client secret revealed");
+            state.feed_wake.notify_one();
             respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
                 CredentialsPage {
                     client_name: &revealed.client_name,

@@ -7,6 +7,7 @@ mod credentials;
 mod durability;
 mod expiry;
 mod export_format;
+mod feed;
 mod helpers;
 mod hostile;
 mod login_limits;

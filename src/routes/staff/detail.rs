@@ -164,6 +164,7 @@ async fn outcome(
         Ok(()) => {
             // Every decision queues email: send it now rather than at the worker's next poll.
             state.outbox.wake_worker();
+            state.feed_wake.notify_one();
             return Ok(see_other(&format!("/staff/submissions/{id}")));
         }
         Err(ReviewError::NotFound) => return Err(AppError::NotFound),
