@@ -30,3 +30,6 @@ cargo fmt --all -- --check
 scripts/sqlx.sh check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets "$@"
+# The fuzz targets are their own workspace, so nothing above builds them: check them here, so a
+# change that breaks them fails CI. Stable, with the usual bootstrap flag for cargo-fuzz's crate.
+RUSTC_BOOTSTRAP=1 cargo check --quiet --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --bins

@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use lettre::message::Mailbox;
+use lettre::transport::stub::AsyncStubTransport;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+use sqlx::sqlite::SqliteSynchronous;
 use url::Url;
 
+use crate::auth::mfa::MfaPolicy;
 use crate::client_addr::TrustedProxies;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -102,6 +105,8 @@ pub struct Settings {
     /// Staff login attempts a minute per client address; 0 = off.
     pub login_rate_limit: u32,
     pub trusted_proxies: TrustedProxies,
+    /// `STAFF_MFA`: whether every staff account must have a second factor (SPEC §9).
+    pub staff_mfa: MfaPolicy,
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
@@ -122,6 +127,18 @@ pub struct Settings {
     pub provision: Option<Provision>,
     /// The time secrets and the feed run on. Not a setting: tests move it forward.
     pub clock: crate::clock::Clock,
+    /// How often an idle mail worker looks for retries that came due; new mail wakes it at
+    /// once. Not a setting: tests lengthen it to see that the wake-up, not the poll, sends.
+    pub mail_idle_poll: std::time::Duration,
+    /// SQLite's `synchronous`: FULL (see `db::Db::open`). Not a setting: only
+    /// `examples/bench_server.rs` sets NORMAL, so `scripts/bench.sh` can measure what FULL costs.
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// The password-hashing pool (`HashingPool`). Not a setting: a test shrinks it to one
+    /// thread and no queue to see the busy page.
+    pub password_hashing: crate::auth::password::PoolSize,
+    /// Keep sent mail in this in-process transport instead of files or SMTP. Not a setting:
+    /// tests read what was sent from it.
+    pub memory_mail: Option<AsyncStubTransport>,
 }
 
 /// Where feed events go, and the key they are signed with.
@@ -152,6 +169,8 @@ pub const DEFAULT_SECRET_LIFETIME_DAYS: i64 = 365;
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// A body that sends nothing for this long is cut off (SPEC §6: 10 s).
 pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// An idle mail worker looks for due retries this often.
+pub const MAIL_IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 /// A form waits at most this long for an upload slot (SPEC §6: 5 s).
 pub const UPLOAD_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -232,6 +251,11 @@ impl Settings {
             .transpose()
             .map_err(|e| bad("TRUSTED_PROXIES", e))?
             .unwrap_or_default();
+        let staff_mfa = match get("STAFF_MFA") {
+            Some(raw) => MfaPolicy::parse(raw).map_err(|e| bad("STAFF_MFA", e))?,
+            None if app_env == AppEnv::Production => MfaPolicy::Required,
+            None => MfaPolicy::Optional,
+        };
 
         let secret_lifetime_days = match get("SECRET_LIFETIME_DAYS") {
             None => DEFAULT_SECRET_LIFETIME_DAYS,
@@ -280,6 +304,7 @@ impl Settings {
             register_rate_limit,
             login_rate_limit,
             trusted_proxies,
+            staff_mfa,
             run_mail_worker: true,
             run_feed_worker: true,
             body_timeout: BODY_TIMEOUT,
@@ -288,19 +313,11 @@ impl Settings {
             secret_lifetime_days,
             provision,
             clock: crate::clock::Clock::system(),
+            mail_idle_poll: MAIL_IDLE_POLL,
+            sqlite_synchronous: SqliteSynchronous::Full,
+            password_hashing: crate::auth::password::PoolSize::for_this_machine(),
+            memory_mail: None,
         })
-    }
-
-    /// Defaults for a test: port 0, everything inside `data_dir`.
-    pub fn for_tests(data_dir: &Path) -> Settings {
-        let mut vars = HashMap::new();
-        vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
-        vars.insert("DATA_DIR".into(), data_dir.display().to_string());
-        vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
-        vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
-        let mut settings = Settings::from_vars(&vars).expect("test settings are valid");
-        settings.run_mail_worker = false;
-        settings
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -383,6 +400,14 @@ mod tests {
         assert_eq!(s.login_rate_limit, 20);
         assert!(s.trusted_proxies.is_empty());
         assert!(s.smtp_url.is_none());
+        assert_eq!(s.staff_mfa, MfaPolicy::Optional);
+        let production = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap();
+        assert_eq!(production.staff_mfa, MfaPolicy::Required);
+        let relaxed = vars(&[("APP_ENV", "production"), ("STAFF_MFA", "optional")]);
+        assert_eq!(
+            Settings::from_vars(&relaxed).unwrap().staff_mfa,
+            MfaPolicy::Optional
+        );
     }
 
     #[test]
@@ -398,6 +423,7 @@ mod tests {
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),
+            ("STAFF_MFA", "sometimes"),
             ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {
             let err = Settings::from_vars(&vars(&[(var, value)])).unwrap_err();

@@ -4,7 +4,6 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::SqlitePool;
-use subtle::ConstantTimeEq;
 
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
@@ -130,28 +129,4 @@ pub async fn reveal(
 
 pub fn hash_secret(secret: &SecretString) -> String {
     format!("{HASH_PREFIX}{}", sha256_hex(secret.expose_secret()))
-}
-
-/// Does `secret` belong to `client_id` now? What a token endpoint asks; compared in constant
-/// time.
-pub async fn verify_secret(pool: &SqlitePool, client_id: &str, secret: &str) -> sqlx::Result<bool> {
-    verify_secret_at(pool, client_id, secret, db::now()).await
-}
-
-/// Like [`verify_secret`], at `now`: any of the client's valid secrets (two overlap after a
-/// rotation) is accepted.
-pub async fn verify_secret_at(
-    pool: &SqlitePool,
-    client_id: &str,
-    secret: &str,
-    now: i64,
-) -> sqlx::Result<bool> {
-    let mut conn = pool.acquire().await?;
-    let valid = db::secrets::valid_hashes_of_client(&mut conn, client_id, now).await?;
-    let candidate = hash_secret(&SecretString::from(secret.to_owned()));
-    // Every stored hash is compared, whatever matched first.
-    let found = valid.iter().fold(subtle::Choice::from(0), |acc, stored| {
-        acc | stored.as_bytes().ct_eq(candidate.as_bytes())
-    });
-    Ok(bool::from(found))
 }

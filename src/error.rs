@@ -6,8 +6,9 @@ use askama::Template;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    #[error("{0}")]
-    BadRequest(String),
+    /// The address (path or query) names nothing we can read.
+    #[error(transparent)]
+    BadAddress(#[from] BadAddress),
     #[error(
         "This page has expired or the form was not sent from this site. Go back, reload the page and try again."
     )]
@@ -16,25 +17,86 @@ pub enum AppError {
     NotFound,
     #[error("Please sign in.")]
     LoginRequired,
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// The body came too slowly or stopped coming: the message says which.
-    #[error("{0}")]
-    RequestTimeout(String),
-    #[error("{0}")]
-    TooManyRequests(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// A bounded resource (e.g. the password-hashing pool) is full: 503 with `Retry-After`.
-    #[error("{0}")]
-    Busy(String),
+    /// `STAFF_MFA=required` and the account has no second factor yet: 303 to enrolment.
+    #[error("Add a second factor to your account first.")]
+    SecondFactorRequired,
+    /// A reviewer on an admin's page.
+    #[error("Only admins can do this. Ask an admin if you need it done.")]
+    AdminOnly,
+    /// 429 with `Retry-After`.
+    #[error(transparent)]
+    Limited(#[from] Limited),
+    /// 409: the request no longer fits the state of what it acts on.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// A bounded resource is full: 503 with `Retry-After`.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// The registration form could not be read (its own status: 400, 408, 413 or 415).
     #[error(transparent)]
     Form(#[from] crate::routes::form::FormError),
+    /// A small urlencoded form (sign-in, a staff action) could not be read.
+    #[error(transparent)]
+    SmallForm(#[from] crate::auth::csrf::SmallFormError),
     #[error("Something went wrong on our side. Nothing you entered is lost; please try again.")]
     Internal(#[from] anyhow::Error),
+}
+
+/// A query string or path that does not say what the page needs (400).
+#[derive(Debug, thiserror::Error)]
+pub enum BadAddress {
+    #[error("The address could not be read: {0}.")]
+    Unreadable(String),
+    #[error("Unknown status {0:?}; use pending, changes_requested, approved, rejected or all.")]
+    UnknownStatus(String),
+    #[error("There is no kind of audit entry called {0:?}.")]
+    UnknownAuditKind(String),
+}
+
+/// Too much from one client address (429).
+#[derive(Debug, thiserror::Error)]
+pub enum Limited {
+    #[error(
+        "You have sent too many registrations from this address in the last minute. Wait a minute, then go back and send the form again; your browser keeps what you entered."
+    )]
+    Registrations,
+    #[error(
+        "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again."
+    )]
+    SignIns,
+}
+
+/// What the request acts on has moved on (409).
+#[derive(Debug, thiserror::Error)]
+pub enum Conflict {
+    #[error(
+        "This registration is {} now, so it cannot be edited. Its status page has the details.",
+        .0.label().to_lowercase()
+    )]
+    NotEditable(crate::domain::status::Status),
+    #[error(
+        "This registration changed while you were editing it. Open its status page to see why."
+    )]
+    ChangedWhileEditing,
+    #[error(transparent)]
+    Account(crate::auth::accounts::NewStaffError),
+    #[error(
+        "{0} is the last active admin, so they can be neither disabled nor made a reviewer. Make someone else an admin first."
+    )]
+    LastAdmin(String),
+    #[error("{0} already has a staff account. Sign in with it instead.")]
+    AlreadyStaff(String),
+}
+
+/// A bounded resource is full (503): retry in a few seconds.
+#[derive(Debug, thiserror::Error)]
+pub enum Busy {
+    #[error(
+        "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered."
+    )]
+    Uploads,
+    #[error("Many people are signing in right now. Wait a few seconds, then try again.")]
+    SignIns,
 }
 
 impl From<sqlx::Error> for AppError {
@@ -59,17 +121,17 @@ struct ErrorPage<'a> {
 impl AppError {
     fn title(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) => "The form could not be read",
+            AppError::BadAddress(_) => "The address could not be read",
             AppError::Forbidden => "Request refused",
             AppError::NotFound => "Not found",
             AppError::LoginRequired => "Sign in",
-            AppError::PayloadTooLarge(_) => "Upload too large",
-            AppError::UnsupportedMediaType(_) => "Unsupported form encoding",
-            AppError::RequestTimeout(_) => "Request too slow",
-            AppError::TooManyRequests(_) => "Too many requests",
+            AppError::SecondFactorRequired => "Add a second factor",
+            AppError::AdminOnly => "Admins only",
+            AppError::Limited(_) => "Too many requests",
             AppError::Conflict(_) => "Already changed",
             AppError::Busy(_) => "Busy",
             AppError::Form(e) => e.title(),
+            AppError::SmallForm(e) => e.title(),
             AppError::Internal(_) => "Something went wrong",
         }
     }
@@ -78,17 +140,16 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadAddress(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::LoginRequired => StatusCode::SEE_OTHER,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::LoginRequired | AppError::SecondFactorRequired => StatusCode::SEE_OTHER,
+            AppError::AdminOnly => StatusCode::FORBIDDEN,
+            AppError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Form(e) => e.status(),
+            AppError::SmallForm(e) => e.status(),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,12 +164,17 @@ impl ResponseError for AppError {
                 .insert_header((actix_web::http::header::LOCATION, "/staff/login"))
                 .finish();
         }
+        if let AppError::SecondFactorRequired = self {
+            return HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, "/staff/account"))
+                .finish();
+        }
         let page = ErrorPage {
             title: self.title(),
             message: self.to_string(),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, AppError::TooManyRequests(_)) {
+        if matches!(self, AppError::Limited(_)) {
             response.insert_header(("Retry-After", "60"));
         }
         if matches!(self, AppError::Busy(_)) {

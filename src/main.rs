@@ -1,7 +1,8 @@
 //! The command line: `serve` (the default) and the administrative commands.
 
 use clap::{Parser, Subcommand};
-use partner_registry::auth::accounts::create_staff;
+use partner_registry::auth::accounts::create_staff_as;
+use partner_registry::auth::mfa::Role;
 use partner_registry::config::Settings;
 use partner_registry::db;
 use partner_registry::startup::Application;
@@ -44,6 +45,15 @@ enum StaffCommand {
         email: String,
         #[arg(long)]
         name: String,
+        /// Make the account an admin (the first account always is one).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Disable a staff account and end its sessions at once (the locked-out case: no admin
+    /// can sign in to do it).
+    Disable {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -64,8 +74,11 @@ async fn main() {
         Command::Serve => serve(settings).await,
         Command::Backup { file } => backup(settings, &file).await,
         Command::Staff {
-            command: StaffCommand::Add { email, name },
-        } => staff_add(settings, &email, &name).await,
+            command: StaffCommand::Add { email, name, admin },
+        } => staff_add(settings, &email, &name, admin).await,
+        Command::Staff {
+            command: StaffCommand::Disable { email },
+        } => staff_disable(settings, &email).await,
     };
     if let Err(e) = outcome {
         eprintln!("partner-registry: {e:#}");
@@ -79,7 +92,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
+async fn staff_add(settings: Settings, email: &str, name: &str, admin: bool) -> anyhow::Result<()> {
     use std::io::{BufRead, IsTerminal};
 
     let password = if std::io::stdin().is_terminal() {
@@ -91,8 +104,17 @@ async fn staff_add(settings: Settings, email: &str, name: &str) -> anyhow::Resul
     };
     partner_registry::startup::create_private_dir(&settings.data_dir)?;
     let db = db::Db::open(&settings.database_url).await?;
-    create_staff(&db.write, name, email, SecretString::from(password)).await?;
+    let role = if admin { Role::Admin } else { Role::Reviewer };
+    create_staff_as(&db.write, name, email, SecretString::from(password), role).await?;
     println!("Staff account created for {}.", email.trim());
+    Ok(())
+}
+
+async fn staff_disable(settings: Settings, email: &str) -> anyhow::Result<()> {
+    let db = db::Db::open(&settings.database_url).await?;
+    let email = email.trim();
+    partner_registry::auth::accounts::disable_from_command_line(&db.write, email).await?;
+    println!("Staff account {email} is disabled; its sessions have ended.");
     Ok(())
 }
 

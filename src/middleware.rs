@@ -1,11 +1,16 @@
 //! What wraps every request: security headers and the cross-site request refusal.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::web::Bytes;
 use actix_web::{Error, ResponseError};
+use futures_util::Stream;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -95,6 +100,53 @@ fn is_cross_site(req: &ServiceRequest) -> bool {
 
 /// What a masked token reads as in the access log.
 pub const MASK: &str = "[token]";
+
+/// A request body the handler did not read to the end (a form refused as too large or too
+/// slow) is not read on after the answer: the connection closes. actix-http drains the rest of
+/// a dropped chunked body to keep the connection alive, so a 50 MB upload refused at 2 MiB
+/// would still be read to its last byte. It closes instead while the body is still held when
+/// the answer goes out, so the body is held until the response has been sent.
+pub async fn close_on_unread_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::HttpMessage;
+    let held = Rc::new(RefCell::new(req.take_payload()));
+    let reader = held.clone();
+    let stream = futures_util::stream::poll_fn(move |cx| {
+        std::pin::Pin::new(&mut *reader.borrow_mut()).poll_next(cx)
+    });
+    req.set_payload(Payload::from(Box::pin(stream)
+        as std::pin::Pin<
+            Box<dyn Stream<Item = Result<Bytes, actix_web::error::PayloadError>>>,
+        >));
+    let response = next.call(req).await?;
+    Ok(response.map_body(move |_, body| HoldingBody {
+        body: body.boxed(),
+        _held: held,
+    }))
+}
+
+/// A response body that keeps the request's body alive until it is dropped.
+struct HoldingBody {
+    body: BoxBody,
+    _held: Rc<RefCell<Payload>>,
+}
+
+impl MessageBody for HoldingBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Bytes, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_next(cx)
+    }
+}
 
 /// One line per request: method, path with every token masked, status, duration, and the client address.
 /// Tokens are keys (SPEC §6): the status, edit, credentials, held-logo, setup and invitation

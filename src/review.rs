@@ -8,6 +8,7 @@ use url::Url;
 use crate::auth::{random_token, sha256_hex};
 use crate::clock::Clock;
 use crate::db;
+use crate::db::audit::{Actor, Kind};
 use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
@@ -149,6 +150,19 @@ async fn transition(
     Ok(())
 }
 
+/// The decision's audit entry, in its transaction: who, from where, on which submission.
+async fn audit(
+    conn: &mut SqliteConnection,
+    by: &Actor,
+    kind: Kind,
+    submission_id: i64,
+    detail: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let target = format!("submission {submission_id}");
+    db::audit::record(conn, by, kind, Some(&target), detail, now).await
+}
+
 /// A new one-time link for `submission_id`; returns the token (only its hash is stored).
 /// With `overlap`, the secret it reveals starts a 7-day overlap with the current one.
 async fn new_credentials_link(
@@ -195,13 +209,13 @@ pub async fn approve(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
-    transition(&mut tx, &submission, Action::Approve, None, staff_name, now).await?;
+    transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.is_confidential() {
@@ -235,6 +249,7 @@ pub async fn approve(
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
     feed::record(&mut tx, ctx.public_url, id, EventType::Approved, now).await?;
+    audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
     Ok(client_id)
@@ -245,7 +260,7 @@ pub async fn reject(
     id: i64,
     shown: Option<i64>,
     reason: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
@@ -257,7 +272,7 @@ pub async fn reject(
         &submission,
         Action::Reject,
         Some(&reason),
-        staff_name,
+        &by.name,
         now,
     )
     .await?;
@@ -270,6 +285,7 @@ pub async fn reject(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::Rejected, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -279,7 +295,7 @@ pub async fn request_changes(
     id: i64,
     shown: Option<i64>,
     message: &str,
-    staff_name: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let message = parse_note(message, "message")?;
@@ -287,15 +303,7 @@ pub async fn request_changes(
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
-    transition(
-        &mut tx,
-        &submission,
-        action,
-        Some(&message),
-        staff_name,
-        now,
-    )
-    .await?;
+    transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = ChangesRequested {
@@ -306,6 +314,7 @@ pub async fn request_changes(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    audit(&mut tx, by, Kind::ChangesRequested, id, None, now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -334,6 +343,13 @@ impl RotationMode {
             _ => Err(ReviewError::InvalidMode),
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationMode::Overlap => "overlap",
+            RotationMode::Immediate => "immediate",
+        }
+    }
 }
 
 /// Earlier unused links are revoked and a new one-time link is emailed; with `Immediate` every
@@ -344,7 +360,7 @@ pub async fn rotate_secret(
     id: i64,
     shown: Option<i64>,
     mode: RotationMode,
-    actor: &str,
+    by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let now = ctx.clock.now();
@@ -353,7 +369,9 @@ pub async fn rotate_secret(
     if !can_rotate(submission.status, &revision) {
         return Err(ReviewError::NoSecret);
     }
-    rotate_in(&mut tx, &submission, &revision, mode, actor, ctx, now).await?;
+    rotate_in(&mut tx, &submission, &revision, mode, &by.name, ctx, now).await?;
+    let note = mode.as_str();
+    audit(&mut tx, by, Kind::SecretRotated, id, Some(note), now).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -374,11 +392,15 @@ pub async fn rotate_in(
     }
     db::credentials::revoke_unused(&mut *tx, id, now).await?;
     let token = new_credentials_link(&mut *tx, id, now, mode == RotationMode::Overlap).await?;
-    let note = match mode {
-        RotationMode::Overlap => "overlap",
-        RotationMode::Immediate => "immediate",
-    };
-    db::submissions::add_event(&mut *tx, id, actor, "secret_rotated", Some(note), now).await?;
+    db::submissions::add_event(
+        &mut *tx,
+        id,
+        actor,
+        "secret_rotated",
+        Some(mode.as_str()),
+        now,
+    )
+    .await?;
     let email = SecretRotated {
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::mfa::KeySeal;
 use crate::auth::password::HashingPool;
 use crate::client_addr::RateLimit;
 use crate::config::Settings;
@@ -43,7 +44,7 @@ impl Application {
         private_files();
         fewer_malloc_arenas();
         create_private_dir(&settings.data_dir).context("DATA_DIR")?;
-        let db = Db::open(&settings.database_url)
+        let db = Db::open_with(&settings.database_url, settings.sqlite_synchronous)
             .await
             .with_context(|| format!("DATABASE_URL: cannot open {}", settings.database_url))?;
         let session_key = settings.load_session_key().context("SESSION_KEY")?;
@@ -75,7 +76,7 @@ impl Application {
             register_limiter: RateLimit::per_minute(settings.register_rate_limit),
             login_limiter: RateLimit::per_minute(settings.login_rate_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
-            hasher: HashingPool::for_this_machine()?,
+            hasher: HashingPool::with_size(settings.password_hashing)?,
             secure_cookies: https,
             setup_token_hash: setup_token.as_deref().map(crate::auth::sha256_hex),
             body_timeouts: BodyTimeouts {
@@ -86,6 +87,8 @@ impl Application {
             clock: settings.clock.clone(),
             secret_lifetime: settings.secret_lifetime_days * 86_400,
             feed_wake: Default::default(),
+            staff_mfa: settings.staff_mfa,
+            totp_seal: KeySeal::new(session_key.expose_secret()),
         });
 
         spawn_housekeeping(state.clone().into_inner());
@@ -114,13 +117,14 @@ impl Application {
         );
         let mail_task = settings
             .run_mail_worker
-            .then(|| mail_worker.clone().spawn());
+            .then(|| mail_worker.clone().spawn(settings.mail_idle_poll));
 
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
+                .wrap(from_fn(middleware::close_on_unread_body))
                 .wrap(from_fn(middleware::refuse_cross_site))
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
@@ -255,8 +259,9 @@ fn spawn_housekeeping(state: Arc<AppState>) {
                     }
                     let idle = now - crate::auth::session::IDLE_TIMEOUT_SECONDS;
                     let absolute = now - crate::auth::session::ABSOLUTE_TIMEOUT_SECONDS;
+                    let waiting = now - crate::auth::session::SECOND_FACTOR_TIMEOUT_SECONDS;
                     if let Err(e) =
-                        db::staff::delete_expired_sessions(&mut conn, idle, absolute).await
+                        db::staff::delete_expired_sessions(&mut conn, idle, absolute, waiting).await
                     {
                         tracing::warn!(error = %e, "expiring staff sessions failed");
                     }

@@ -3,6 +3,7 @@
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
+use crate::auth::mfa::{KeySeal, MfaPolicy};
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
 use crate::clock::Clock;
@@ -45,4 +46,8 @@ pub struct AppState {
     pub secret_lifetime: i64,
     /// Wakes the feed's delivery worker (a staff retry; new events).
     pub feed_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// `STAFF_MFA` (SPEC §9).
+    pub staff_mfa: MfaPolicy,
+    /// Seals staff TOTP keys under a key derived from the session key.
+    pub totp_seal: KeySeal,
 }

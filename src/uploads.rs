@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::domain::logo::{Logo, LogoError};
-use crate::error::AppError;
+use crate::error::{AppError, Busy};
 use crate::logo_checker::LogoChecker;
 
 /// Registration forms read and checked at once: each may hold up to 2 MiB, so a burst of
@@ -37,9 +37,7 @@ impl Uploads {
             Ok(slot) => slot.map_err(|e| AppError::Internal(e.into())),
             Err(_) => {
                 tracing::warn!("no upload slot came free in time; form refused with 503");
-                Err(AppError::Busy(
-                    "Many forms are being uploaded right now. Wait a few seconds, then go back and send the form again; your browser keeps what you entered.".into(),
-                ))
+                Err(Busy::Uploads.into())
             }
         }
     }

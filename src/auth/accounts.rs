@@ -4,6 +4,7 @@ use lettre::Address;
 use secrecy::SecretString;
 use sqlx::SqlitePool;
 
+use crate::auth::mfa::Role;
 use crate::auth::password::{HashError, HashingPool, NewPassword};
 use crate::db;
 
@@ -34,9 +35,21 @@ pub async fn create_staff(
     email: &str,
     password: SecretString,
 ) -> Result<i64, NewStaffError> {
+    create_staff_as(pool, name, email, password, Role::Reviewer).await
+}
+
+/// Like `create_staff`, with a role (`staff add --admin`). The first account is an admin
+/// whatever `role` says.
+pub async fn create_staff_as(
+    pool: &SqlitePool,
+    name: &str,
+    email: &str,
+    password: SecretString,
+    role: Role,
+) -> Result<i64, NewStaffError> {
     let (name, email, hash) = checked(None, name, email, password).await?;
     let mut conn = pool.acquire().await?;
-    db::staff::insert(&mut conn, email, name, &hash, db::now())
+    db::staff::insert(&mut conn, email, name, &hash, role, db::now())
         .await?
         .ok_or_else(|| NewStaffError::Taken(email.to_owned()))
 }
@@ -58,14 +71,11 @@ pub async fn create_first_staff(
         .ok_or(NewStaffError::NotFirst)
 }
 
-/// The trimmed name and email and the password's hash (through `hasher` when given), or every
-/// problem with them.
-async fn checked<'a>(
-    hasher: Option<&HashingPool>,
+/// The trimmed name and email, or every problem with them (an invitation checks these alone).
+pub fn check_name_and_email<'a>(
     name: &'a str,
     email: &'a str,
-    password: SecretString,
-) -> Result<(&'a str, &'a str, String), NewStaffError> {
+) -> Result<(&'a str, &'a str), Vec<String>> {
     let mut errors = Vec::new();
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -75,6 +85,25 @@ async fn checked<'a>(
     if email.parse::<Address>().is_err() {
         errors.push("Enter a valid email address.".to_owned());
     }
+    if errors.is_empty() {
+        Ok((name, email))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The trimmed name and email and the password's hash (through `hasher` when given), or every
+/// problem with them.
+pub async fn checked<'a>(
+    hasher: Option<&HashingPool>,
+    name: &'a str,
+    email: &'a str,
+    password: SecretString,
+) -> Result<(&'a str, &'a str, String), NewStaffError> {
+    let (mut errors, name, email) = match check_name_and_email(name, email) {
+        Ok((name, email)) => (Vec::new(), name, email),
+        Err(errors) => (errors, name, email),
+    };
     let password = NewPassword::parse(password)
         .map_err(|e| errors.push(e))
         .ok();
@@ -89,4 +118,32 @@ async fn checked<'a>(
         })?,
     };
     Ok((name, email, hash))
+}
+
+/// `staff disable --email`: disable the account and end its sessions, with an audit entry, in
+/// one transaction. An error when no account has the email.
+pub async fn disable_from_command_line(pool: &SqlitePool, email: &str) -> anyhow::Result<()> {
+    let now = db::now();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(id) = db::accounts::disable_by_email(&mut tx, email, now).await? else {
+        anyhow::bail!("no staff account has the email {email}");
+    };
+    db::staff::delete_sessions_of(&mut tx, id, None).await?;
+    let by = db::audit::Actor {
+        staff_id: None,
+        email: "command line".to_owned(),
+        name: "command line".to_owned(),
+        client: "local".to_owned(),
+    };
+    db::audit::record(
+        &mut tx,
+        &by,
+        db::audit::Kind::Disabled,
+        Some(email),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -196,7 +196,7 @@ where
                 return Err(AppError::Forbidden);
             }
             let form = serde_urlencoded::from_str(&rest)
-                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
+                .map_err(|e| SmallFormError::Unreadable(e.to_string()))?;
             Ok(CsrfForm { sender, form })
         })
     }
@@ -221,15 +221,14 @@ async fn read_urlencoded(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > FORM_LIMIT as u64) {
-        return Err(too_large());
+        return Err(SmallFormError::TooLarge.into());
     }
     let read = async {
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk
-                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
+            let chunk = chunk.map_err(|e| SmallFormError::Unreadable(e.to_string()))?;
             if body.len() + chunk.len() > FORM_LIMIT {
-                return Err(too_large());
+                return Err(SmallFormError::TooLarge.into());
             }
             body.extend_from_slice(&chunk);
         }
@@ -237,19 +236,44 @@ async fn read_urlencoded(
     };
     tokio::time::timeout(timeout, read)
         .await
-        .map_err(|_| {
-            AppError::RequestTimeout(format!(
-                "The form arrived too slowly: all of it must arrive within {} seconds, so it was cut off. Go back and send it again.",
-                timeout.as_secs()
-            ))
-        })?
+        .map_err(|_| SmallFormError::TooSlow(timeout))?
 }
 
-fn too_large() -> AppError {
-    AppError::PayloadTooLarge(format!(
+/// Why a small urlencoded form could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SmallFormError {
+    #[error("The form could not be read: {0}.")]
+    Unreadable(String),
+    #[error(
         "The form is larger than {} KiB, far more than it can hold. Go back and send it again.",
         FORM_LIMIT / 1024
-    ))
+    )]
+    TooLarge,
+    #[error(
+        "The form arrived too slowly: all of it must arrive within {} seconds, so it was cut off. Go back and send it again.",
+        .0.as_secs()
+    )]
+    TooSlow(std::time::Duration),
+}
+
+impl SmallFormError {
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        use actix_web::http::StatusCode;
+        match self {
+            SmallFormError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            SmallFormError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            SmallFormError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// The error page's heading.
+    pub fn title(&self) -> &'static str {
+        match self {
+            SmallFormError::Unreadable(_) => "The form could not be read",
+            SmallFormError::TooLarge => "Form too large",
+            SmallFormError::TooSlow(_) => "Request too slow",
+        }
+    }
 }
 
 /// The form's one token, and the rest of the form re-encoded without it. `None` for no token

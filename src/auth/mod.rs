@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod csrf;
+pub mod mfa;
 pub mod password;
 pub mod session;
 

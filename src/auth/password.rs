@@ -68,11 +68,27 @@ pub enum HashError {
     Failed(#[from] anyhow::Error),
 }
 
-impl HashingPool {
+/// How many hashes run at once, and how many more may wait.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    pub workers: usize,
+    pub queue: usize,
+}
+
+impl PoolSize {
     /// One thread per core, at least 2 and at most 4, and 8 jobs waiting.
-    pub fn for_this_machine() -> std::io::Result<HashingPool> {
+    pub fn for_this_machine() -> PoolSize {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        HashingPool::start(cores.clamp(2, 4), 8)
+        PoolSize {
+            workers: cores.clamp(2, 4),
+            queue: 8,
+        }
+    }
+}
+
+impl HashingPool {
+    pub fn with_size(size: PoolSize) -> std::io::Result<HashingPool> {
+        HashingPool::start(size.workers, size.queue)
     }
 
     /// Starts `workers` threads; they stop when the pool is dropped.

@@ -82,3 +82,13 @@ pub async fn revoke_unused(
     .await?;
     Ok(())
 }
+
+/// How many credentials links a submission has had (used, replaced and ready ones alike).
+pub async fn count_for(conn: &mut SqliteConnection, submission_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM credential_links WHERE submission_id = ?"#,
+        submission_id
+    )
+    .fetch_one(conn)
+    .await
+}

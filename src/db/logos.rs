@@ -95,3 +95,14 @@ pub async fn expire_unclaimed(conn: &mut SqliteConnection, now: i64) -> sqlx::Re
     .await?;
     Ok(done.rows_affected())
 }
+
+/// How many logos are stored, and how many of them a submission has claimed.
+pub async fn counts(conn: &mut SqliteConnection) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT COUNT(*) AS "stored!: i64", COALESCE(SUM(claimed), 0) AS "claimed!: i64"
+           FROM logos"#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.stored, row.claimed))
+}

@@ -1,9 +1,13 @@
 //! Storage: the pool, and one file per table group. Functions take a connection or a
 //! transaction, so callers decide what happens atomically.
 
+pub mod accounts;
+pub mod audit;
 pub mod credentials;
 pub mod feed;
+pub mod invitations;
 pub mod logos;
+pub mod mfa;
 pub mod outbox;
 pub mod secrets;
 pub mod staff;
@@ -41,7 +45,16 @@ pub struct Db {
 impl Db {
     /// Open (creating if needed) the database and bring its schema up to date.
     pub async fn open(database_url: &str) -> anyhow::Result<Db> {
-        let options = connect_options(database_url)?;
+        Db::open_with(database_url, SqliteSynchronous::Full).await
+    }
+
+    /// `open`, with another `synchronous` than FULL: only for measuring what FULL costs
+    /// (`examples/bench_server.rs`).
+    pub async fn open_with(
+        database_url: &str,
+        synchronous: SqliteSynchronous,
+    ) -> anyhow::Result<Db> {
+        let options = connect_options(database_url, synchronous)?;
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             // The one writer stays open: closing the last connection would checkpoint and
@@ -72,14 +85,17 @@ impl Db {
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-fn connect_options(database_url: &str) -> anyhow::Result<SqliteConnectOptions> {
+fn connect_options(
+    database_url: &str,
+    synchronous: SqliteSynchronous,
+) -> anyhow::Result<SqliteConnectOptions> {
     Ok(SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
         // WAL lets the staff queue read while a registration writes.
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: a registration that got its 303 survives a power cut, not just a crash.
         // The cost is one fsync of the WAL per commit (docs/benchmarks.md, FULL vs NORMAL).
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(synchronous)
         .foreign_keys(true)
         // Deleted and overwritten content is zeroed in the file, not just marked free: a
         // plaintext token replaced by its hash (`hash_stored_tokens`), a held logo's token

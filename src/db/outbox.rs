@@ -278,6 +278,18 @@ pub async fn for_submission(
     .await
 }
 
+/// Every message, oldest first.
+pub async fn all(conn: &mut SqliteConnection) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as!(
+        OutboxRow,
+        r#"SELECT id AS "id!", submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
+            state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at
+         FROM outbox ORDER BY id"#,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

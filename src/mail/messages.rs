@@ -116,6 +116,32 @@ impl ChangesRequested {
     }
 }
 
+/// An admin invited someone to the staff: a one-time link to choose a password.
+pub struct StaffInvitation {
+    pub name: String,
+    pub role: String,
+    pub invited_by: String,
+    pub invite_url: String,
+}
+
+message_templates!(
+    StaffInvitation,
+    StaffInvitationText = "mail/staff_invitation.txt",
+    StaffInvitationHtml = "mail/staff_invitation.html"
+);
+
+impl StaffInvitation {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "staff_invitation",
+            subject: "You are invited to the Partner Registry staff".to_owned(),
+            text: StaffInvitationText { m: self }.render()?,
+            html: StaffInvitationHtml { m: self }.render()?,
+            links: vec![self.invite_url.clone()],
+        })
+    }
+}
+
 /// Staff rejected the registration.
 pub struct Rejected {
     pub client_name: String,

@@ -64,6 +64,30 @@ impl Outbox {
         recipients: &[String],
         now: i64,
     ) -> sqlx::Result<()> {
+        self.queue_about(conn, Some(submission_id), email, recipients, now)
+            .await
+    }
+
+    /// Queue an email about no submission (a staff invitation), in the caller's transaction.
+    pub async fn queue_to_staff(
+        &self,
+        conn: &mut SqliteConnection,
+        email: &Email,
+        recipient: &str,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        self.queue_about(conn, None, email, &[recipient.to_owned()], now)
+            .await
+    }
+
+    async fn queue_about(
+        &self,
+        conn: &mut SqliteConnection,
+        submission_id: Option<i64>,
+        email: &Email,
+        recipients: &[String],
+        now: i64,
+    ) -> sqlx::Result<()> {
         for recipient in recipients {
             // Stable for the row's life: a resend after a crash carries the same Message-ID.
             let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.domain);
@@ -82,14 +106,14 @@ impl Outbox {
                 // Never sent, so its links need not be kept at all.
                 stored.links = None;
                 tracing::warn!(
-                    submission = submission_id,
+                    submission = ?submission_id,
                     kind = email.kind,
                     "email skipped: per-address cap"
                 );
             }
             let reason = format!("{CAP_PER_ADDRESS} such emails went to this address in 24 hours");
             let queued = Queued {
-                submission_id: Some(submission_id),
+                submission_id,
                 kind: email.kind,
                 recipient,
                 subject: &email.subject,

@@ -1,9 +1,11 @@
 //! How a built message leaves the portal: an SMTP relay when `SMTP_URL` is set, otherwise
-//! `.eml` files in `$DATA_DIR/mail` (so a fresh checkout works without a mail server).
+//! `.eml` files in `$DATA_DIR/mail` (so a fresh checkout works without a mail server). Tests
+//! keep it in memory instead.
 
 use std::time::Duration;
 
 use anyhow::Context;
+use lettre::transport::stub::AsyncStubTransport;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -15,6 +17,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 pub enum MailTransport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files(AsyncFileTransport<Tokio1Executor>),
+    /// lettre's stub: it keeps every message (envelope and raw text) where the test that
+    /// handed it in can read it, with no folder to scan and no server to run.
+    Memory(AsyncStubTransport),
 }
 
 /// Why a send failed, sorted by what the worker should do about it.
@@ -32,6 +37,9 @@ impl MailTransport {
     /// The transport the settings ask for, logged (without the password) so an operator can
     /// see where mail goes.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<MailTransport> {
+        if let Some(memory) = &settings.memory_mail {
+            return Ok(MailTransport::Memory(memory.clone()));
+        }
         match &settings.smtp_url {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
@@ -68,6 +76,10 @@ impl MailTransport {
                 .send_raw(message.envelope(), &message.formatted())
                 .await
                 .map(drop)
+                .map_err(|e| SendError::Transient(e.to_string())),
+            MailTransport::Memory(memory) => memory
+                .send_raw(message.envelope(), &message.formatted())
+                .await
                 .map_err(|e| SendError::Transient(e.to_string())),
         }
     }

@@ -36,8 +36,6 @@ const FIRST_RETRY_SECS: i64 = 30;
 /// One at a time, the worker queued for SQLite's write lock twice per message behind every
 /// registration, and under a burst of registrations it fell minutes behind.
 const BATCH: i64 = 16;
-/// How often an idle worker looks for due messages (retries coming due); new mail wakes it.
-const IDLE_POLL: Duration = Duration::from_secs(5);
 /// How long a stopping server waits for the message in flight; after that its lease returns it.
 const STOP_GRACE: Duration = Duration::from_secs(25);
 
@@ -220,8 +218,9 @@ impl Worker {
     }
 
     /// Run steps in the background until stopped: back to back while messages are due, then
-    /// wait to be woken by new mail, or for the next poll (retries come due by time).
-    pub fn spawn(self) -> WorkerHandle {
+    /// wait to be woken by new mail, or for the next poll after `idle_poll` (retries come due
+    /// by time, and nothing rings for them).
+    pub fn spawn(self, idle_poll: Duration) -> WorkerHandle {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
@@ -238,7 +237,7 @@ impl Worker {
                 }
                 if idle {
                     tokio::select! {
-                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = tokio::time::sleep(idle_poll) => {}
                         _ = self.wake.notified() => {}
                         // Also when the handle is dropped: nobody can stop us any more.
                         _ = stopped.changed() => break,

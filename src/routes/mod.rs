@@ -53,6 +53,6 @@ pub fn path_config() -> web::PathConfig {
 /// A malformed query string (`?before=abc`) is a readable 400 too.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| {
-        crate::error::AppError::BadRequest(format!("The address could not be read: {e}.")).into()
+        crate::error::AppError::from(crate::error::BadAddress::Unreadable(e.to_string())).into()
     })
 }

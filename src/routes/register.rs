@@ -11,7 +11,7 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
-use crate::error::AppError;
+use crate::error::{AppError, Limited};
 use crate::mail::messages::Receipt;
 use crate::routes::page::respond_with_form;
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
@@ -141,7 +141,5 @@ fn check_rate_limit(req: &HttpRequest, state: &AppState) -> Result<(), AppError>
         return Ok(());
     }
     tracing::warn!(client = %client, "registration rate limit reached");
-    Err(AppError::TooManyRequests(
-        "You have sent too many registrations from this address in the last minute. Wait a minute, then go back and send the form again; your browser keeps what you entered.".into(),
-    ))
+    Err(Limited::Registrations.into())
 }

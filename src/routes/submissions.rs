@@ -12,7 +12,7 @@ use crate::db::submissions::{EventRow, SubmissionRow};
 use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::revision::Revision;
 use crate::domain::status::Status;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict};
 use crate::routes::page::{render_private, respond_with_form};
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
 use crate::routes::register::FormPage;
@@ -63,10 +63,7 @@ async fn awaiting_changes(
         .await?
         .ok_or(AppError::NotFound)?;
     if submission.status != Status::ChangesRequested {
-        return Err(AppError::Conflict(format!(
-            "This registration is {} now, so it cannot be edited. Its status page has the details.",
-            submission.status.label().to_lowercase()
-        )));
+        return Err(Conflict::NotEditable(submission.status).into());
     }
     let revision = db::submissions::current_revision(&mut conn, &submission).await?;
     Ok((submission, revision))
@@ -152,10 +149,7 @@ pub async fn edit(
         if db::submissions::resubmit(tx, &submission, &registration, now).await? {
             Ok(())
         } else {
-            Err(AppError::Conflict(
-                "This registration changed while you were editing it. Open its status page to see why."
-                    .into(),
-            ))
+            Err(Conflict::ChangedWhileEditing.into())
         }
     })
     .await?;

@@ -12,6 +12,9 @@ async fn snapshot(app: &TestApp) -> Vec<(&'static str, i64)> {
         "SELECT COUNT(*) FROM staff_sessions",
         "SELECT COUNT(*) FROM login_failures",
         "SELECT COUNT(*) FROM submissions WHERE status = 'pending'",
+        "SELECT COUNT(*) FROM submissions",
+        "SELECT COUNT(*) FROM revisions",
+        "SELECT COUNT(*) FROM logos",
         "SELECT COUNT(*) FROM submissions WHERE status = 'approved'",
         "SELECT COUNT(*) FROM client_secrets",
         "SELECT COUNT(*) FROM feed_events",
@@ -27,7 +30,7 @@ async fn snapshot(app: &TestApp) -> Vec<(&'static str, i64)> {
 }
 
 /// POST `path` in every way that lacks the one right token, each with the form's other fields
-/// valid; the status of each, named.
+/// valid, and with the right token from another site; the status of each, named.
 async fn forged_posts(
     app: &TestApp,
     path: &str,
@@ -46,22 +49,83 @@ async fn forged_posts(
     let mut doubled = with(&[]);
     doubled.extend(with(&[]));
     let cases = [
-        ("no csrf_token field", Some(with(&[]))),
-        ("no body at all", None),
-        ("a wrong csrf_token", Some(with(&[("csrf_token", wrong)]))),
+        ("no csrf_token field", Some(with(&[])), None),
+        ("no body at all", None, None),
+        (
+            "a wrong csrf_token",
+            Some(with(&[("csrf_token", wrong)])),
+            None,
+        ),
         (
             "the right csrf_token and a wrong one",
             Some(with(&[("csrf_token", right), ("csrf_token", wrong)])),
+            None,
         ),
-        ("no csrf_token and every field twice", Some(doubled)),
+        ("no csrf_token and every field twice", Some(doubled), None),
+        (
+            "the right csrf_token from a cross-site Origin",
+            Some(with(&[("csrf_token", right)])),
+            Some(CROSS_SITE_ORIGIN),
+        ),
+        (
+            "the right csrf_token, Sec-Fetch-Site: cross-site",
+            Some(with(&[("csrf_token", right)])),
+            Some(CROSS_SITE_FETCH),
+        ),
     ];
     let mut out = Vec::new();
-    for (case, form) in cases {
-        let request = app.client.post(&url);
-        let request = match form {
-            Some(form) => request.form(&form),
-            None => request,
-        };
+    for (case, form, header) in cases {
+        let mut request = app.client.post(&url);
+        if let Some(form) = form {
+            request = request.form(&form);
+        }
+        if let Some(header) = header {
+            request = request.header(header.0, header.1);
+        }
+        let status = request.send().await.expect("request sent").status();
+        out.push((format!("{path}: {case}"), status.as_u16()));
+    }
+    out
+}
+
+const CROSS_SITE_ORIGIN: (&str, &str) = ("origin", "https://evil.example");
+const CROSS_SITE_FETCH: (&str, &str) = ("sec-fetch-site", "cross-site");
+
+/// The multipart forms (register, edit) the same ways: without a token, with a wrong one, and
+/// with the right one from another site.
+async fn forged_multipart(
+    app: &TestApp,
+    path: &str,
+    right: &str,
+    wrong: &str,
+) -> Vec<(String, u16)> {
+    let cases = [
+        (
+            "no csrf_token field",
+            FormFields::valid(right).without("csrf_token"),
+            None,
+        ),
+        ("a wrong csrf_token", FormFields::valid(wrong), None),
+        (
+            "the right csrf_token from a cross-site Origin",
+            FormFields::valid(right),
+            Some(CROSS_SITE_ORIGIN),
+        ),
+        (
+            "the right csrf_token, Sec-Fetch-Site: cross-site",
+            FormFields::valid(right),
+            Some(CROSS_SITE_FETCH),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (case, form, header) in cases {
+        let mut request = app
+            .client
+            .post(app.url(path))
+            .multipart(form.to_multipart());
+        if let Some(header) = header {
+            request = request.header(header.0, header.1);
+        }
         let status = request.send().await.expect("request sent").status();
         out.push((format!("{path}: {case}"), status.as_u16()));
     }
@@ -115,8 +179,18 @@ async fn every_urlencoded_form_refuses_a_post_without_its_token_with_403_and_cha
     // credentials link) and a failed email.
     let pending = app.submission_id(&app.register().await).await;
     let approved = app.submission_id(&app.register().await).await;
+    let sent_back = app.register().await;
+    let sent_back_id = app.submission_id(&sent_back).await;
     app.sign_in_staff().await;
     assert_eq!(app.decide(approved, "approve", &[]).await.status(), 303);
+    assert_eq!(
+        app.decide(sent_back_id, "request-changes", &[("message", "Fix it")])
+            .await
+            .status(),
+        303
+    );
+    let edit_path = format!("{sent_back}/edit");
+    let edit_token = app.csrf_token(&edit_path).await;
     let (_, text) = app.delivered("approved").await.remove(0);
     let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
     let credentials_path = link.strip_prefix(&app.address).unwrap().to_owned();
@@ -153,6 +227,8 @@ async fn every_urlencoded_form_refuses_a_post_without_its_token_with_403_and_cha
         .await,
     );
     statuses.extend(forged_posts(&app, &credentials_path, &[], &visitor, &other_visitor).await);
+    statuses.extend(forged_multipart(&app, "/register", &visitor, &other_visitor).await);
+    statuses.extend(forged_multipart(&app, &edit_path, &edit_token, &other_visitor).await);
     // Forms bound to the staff session: this visitor's own cookie token is the wrong one.
     let staff_forms: [(String, Vec<(&str, &str)>); 6] = [
         ("/staff/logout".into(), vec![]),
@@ -251,27 +327,20 @@ async fn a_staff_form_larger_than_64_kib_gets_413_and_changes_nothing() {
 #[tokio::test]
 async fn a_sign_in_form_sent_slowly_is_cut_off_with_408() {
     use std::time::{Duration, Instant};
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| settings.body_timeout = Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::builder()
+        .settings(|settings| settings.body_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     app.csrf_token("/staff/login").await;
     let drip = futures_util::stream::unfold(0u32, |n| async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        (n < 100).then(|| (Ok::<_, std::io::Error>(b"a=b&".to_vec()), n + 1))
+        (n < 100).then(|| (b"a=b&".to_vec(), n + 1))
     });
     let started = Instant::now();
-    let response = app
-        .client
-        .post(app.url("/staff/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(reqwest::Body::wrap_stream(drip))
-        .send()
+    let answer = app
+        .post_streamed("/staff/login", "application/x-www-form-urlencoded", drip)
         .await;
-    if let Ok(response) = response {
-        assert_eq!(response.status(), 408);
-    }
+    assert_eq!(answer.status, 408, "{answer:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "cut off, not read to the end"
@@ -280,10 +349,10 @@ async fn a_sign_in_form_sent_slowly_is_cut_off_with_408() {
 
 #[tokio::test]
 async fn a_client_over_the_sign_in_limit_gets_429_whatever_its_form_carries() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("LOGIN_RATE_LIMIT".into(), "1".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("LOGIN_RATE_LIMIT", "1")
+        .start()
+        .await;
     assert_eq!(
         app.post_login("someone@platform.example", "some long password")
             .await

@@ -2,7 +2,7 @@
 
 use reqwest::Response;
 
-use crate::helpers::{FormFields, TestApp, spawn_app_with};
+use crate::helpers::{FormFields, TestApp};
 
 async fn register_from(app: &TestApp, forwarded_for: &str) -> Response {
     let token = app.csrf_token("/register").await;
@@ -16,13 +16,15 @@ async fn register_from(app: &TestApp, forwarded_for: &str) -> Response {
 }
 
 async fn app_with(trusted_proxies: Option<&str>) -> TestApp {
-    spawn_app_with(|vars| {
-        vars.insert("REGISTER_RATE_LIMIT".into(), "1".into());
-        if let Some(proxies) = trusted_proxies {
-            vars.insert("TRUSTED_PROXIES".into(), proxies.into());
-        }
-    })
-    .await
+    TestApp::builder()
+        .vars(|vars| {
+            vars.insert("REGISTER_RATE_LIMIT".into(), "1".into());
+            if let Some(proxies) = trusted_proxies {
+                vars.insert("TRUSTED_PROXIES".into(), proxies.into());
+            }
+        })
+        .start()
+        .await
 }
 
 #[tokio::test]

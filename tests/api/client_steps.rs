@@ -12,7 +12,11 @@ pub async fn spawn_with_clock(
 ) -> (TestApp, Clock) {
     let clock = Clock::system();
     let theirs = clock.clone();
-    let app = spawn_app_tuned(adjust, move |s| s.clock = theirs).await;
+    let app = TestApp::builder()
+        .vars(adjust)
+        .settings(move |s| s.clock = theirs)
+        .start()
+        .await;
     app.sign_in_staff().await;
     (app, clock)
 }

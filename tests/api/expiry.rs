@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use partner_registry::credentials::verify_secret_at;
-
 use crate::client_steps::*;
 use crate::helpers::*;
 
@@ -75,19 +73,11 @@ async fn reminders_go_30_and_7_days_before_once_each_and_the_secret_then_leaves_
         "the 7-day reminder went once"
     );
     assert_eq!(app.count(EXPIRED).await, 0);
-    assert!(
-        verify_secret_at(&app.db, &client_id, &secret, clock.now())
-            .await
-            .unwrap()
-    );
+    assert!(app.verify_secret_at(&client_id, &secret, clock.now()).await);
 
     clock.advance_days(7);
     until(&app, EXPIRED, 1).await;
-    assert!(
-        !verify_secret_at(&app.db, &client_id, &secret, clock.now())
-            .await
-            .unwrap()
-    );
+    assert!(!app.verify_secret_at(&client_id, &secret, clock.now()).await);
     let entry = export_of(&app, &client_id).await;
     assert_eq!(listed_hashes(&entry), Vec::<String>::new());
     let events: serde_json::Value = app.get("/staff/events.json").await.json().await.unwrap();

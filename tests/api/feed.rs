@@ -271,7 +271,12 @@ async fn a_restart_in_the_middle_of_a_backlog_loses_nothing_and_keeps_the_order(
     *receiver.fail_first.lock().unwrap() = 0;
     let clock = partner_registry::clock::Clock::system();
     let theirs = clock.clone();
-    let app = spawn_app_in(data_dir, provision(&receiver), move |s| s.clock = theirs).await;
+    let app = TestApp::builder()
+        .data_dir(data_dir)
+        .vars(provision(&receiver))
+        .settings(move |s| s.clock = theirs)
+        .start()
+        .await;
     clock.advance(31);
     let seen = receiver.until(6).await;
     let delivered: Vec<String> = seen

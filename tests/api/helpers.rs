@@ -5,7 +5,9 @@ use std::io::Cursor;
 
 use actix_web::dev::ServerHandle;
 use image::{ImageFormat, Rgba, RgbaImage};
+use lettre::transport::stub::AsyncStubTransport;
 use partner_registry::config::Settings;
+use partner_registry::db::outbox::OutboxRow;
 use partner_registry::mail::worker::Worker;
 use partner_registry::startup::Application;
 use reqwest::multipart::{Form, Part};
@@ -17,77 +19,149 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub address: String,
     pub db: SqlitePool,
+    /// The portal's read pool (query_only connections).
+    pub read_db: SqlitePool,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
     /// The first-run staff setup link the log prints.
     pub setup_url: Option<String>,
     /// The outbox worker: tests step it by hand (`mail.try_send_next()`); its loop is off
-    /// unless `tune` turns `run_mail_worker` on.
+    /// unless `.settings(..)` turns `run_mail_worker` on.
     pub mail: Worker,
+    /// What the app sent, when no SMTP server was given (read through `delivered`).
+    memory: Option<AsyncStubTransport>,
+    /// `client`'s cookies, for requests sent another way (`post_streamed`).
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     server: ServerHandle,
     running: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The app with the test defaults: `TestApp::builder().start()`.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+    TestApp::builder().start().await
 }
 
-/// Start the app with settings adjusted by `adjust` (on top of the test defaults).
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    spawn_app_tuned(adjust, |_| {}).await
+/// How a test wants its app: environment variables on top of the test defaults, then
+/// adjustments to what is not an environment setting, and optionally an earlier app's data
+/// folder (handed back by `stop`) to restart on.
+/// One adjustment of the settings, applied in order at `start`.
+type Tune = Box<dyn FnOnce(&mut Settings)>;
+
+pub struct TestAppBuilder {
+    vars: HashMap<String, String>,
+    tunes: Vec<Tune>,
+    data_dir: Option<TempDir>,
+    eml_files: bool,
 }
 
-/// Like `spawn_app_with`, and then `tune` adjusts what is not an environment setting.
-pub async fn spawn_app_tuned(
-    adjust: impl FnOnce(&mut HashMap<String, String>),
-    tune: impl FnOnce(&mut Settings),
-) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("a temporary folder");
-    spawn_app_in(data_dir, adjust, tune).await
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        let mut vars = HashMap::new();
+        vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+        vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
+        vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
+        TestAppBuilder {
+            vars,
+            tunes: Vec::new(),
+            data_dir: None,
+            eml_files: false,
+        }
+    }
 }
 
-/// Start the app on `data_dir`: an earlier app's, handed back by `stop`, to restart it.
-pub async fn spawn_app_in(
-    data_dir: TempDir,
-    adjust: impl FnOnce(&mut HashMap<String, String>),
-    tune: impl FnOnce(&mut Settings),
-) -> TestApp {
-    let mut vars = HashMap::new();
-    vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
-    vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
-    vars.insert("REGISTER_RATE_LIMIT".into(), "0".into());
-    vars.insert("LOGIN_RATE_LIMIT".into(), "0".into());
-    adjust(&mut vars);
-    let mut settings = Settings::from_vars(&vars).expect("valid test settings");
-    settings.run_mail_worker = false;
-    tune(&mut settings);
-    let app = Application::build(settings).await.expect("the app starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    // The portal's write pool: what a test plants queues with the portal's own writers.
-    let db = app.db().write;
-    let setup_url = app.setup_url().map(|u| u.to_string());
-    let mail = app.mail_worker();
-    let server = app.server_handle();
-    let running = tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        db,
-        data_dir,
-        client: new_client(),
-        setup_url,
-        mail,
-        server,
-        running,
+impl TestAppBuilder {
+    /// One environment variable, as an operator would set it.
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Any change to the environment the app reads.
+    pub fn vars(mut self, adjust: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        adjust(&mut self.vars);
+        self
+    }
+
+    /// Mail goes to this SMTP server (a `SmtpSink` in the test) instead of memory.
+    pub fn smtp(self, url: impl AsRef<str>) -> Self {
+        self.var("SMTP_URL", url.as_ref())
+    }
+
+    /// Adjust what is not an environment setting (timeouts, the mail loop).
+    pub fn settings(mut self, tune: impl FnOnce(&mut Settings) + 'static) -> Self {
+        self.tunes.push(Box::new(tune));
+        self
+    }
+
+    /// Start on an earlier app's data folder, to restart it.
+    pub fn data_dir(mut self, data_dir: TempDir) -> Self {
+        self.data_dir = Some(data_dir);
+        self
+    }
+
+    /// Mail is written as `.eml` files, as it is without `SMTP_URL` in production.
+    pub fn eml_files(mut self) -> Self {
+        self.eml_files = true;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let data_dir = match self.data_dir {
+            Some(dir) => dir,
+            None => tempfile::tempdir().expect("a temporary folder"),
+        };
+        let mut vars = self.vars;
+        // A DATA_DIR the test set itself (a restore) wins over the temporary folder.
+        vars.entry("DATA_DIR".into())
+            .or_insert_with(|| data_dir.path().display().to_string());
+        let mut settings = Settings::from_vars(&vars).expect("valid test settings");
+        settings.run_mail_worker = false;
+        // Without an SMTP server of the test's own, mail is kept in memory for `delivered`.
+        let memory =
+            (settings.smtp_url.is_none() && !self.eml_files).then(AsyncStubTransport::new_ok);
+        settings.memory_mail = memory.clone();
+        for tune in self.tunes {
+            tune(&mut settings);
+        }
+        let app = Application::build(settings).await.expect("the app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let pools = app.db();
+        // The portal's write pool: what a test plants queues with the portal's own writers.
+        let db = pools.write.clone();
+        let setup_url = app.setup_url().map(|u| u.to_string());
+        let mail = app.mail_worker();
+        let server = app.server_handle();
+        let running = tokio::spawn(app.run_until_stopped());
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        TestApp {
+            address,
+            db,
+            read_db: pools.read,
+            data_dir,
+            client: client_with(Some(jar.clone())),
+            setup_url,
+            mail,
+            memory,
+            jar,
+            server,
+            running,
+        }
     }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
 pub fn new_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .expect("a client")
+    client_with(None)
+}
+
+fn client_with(jar: Option<std::sync::Arc<reqwest::cookie::Jar>>) -> reqwest::Client {
+    let builder = reqwest::Client::builder().redirect(redirect::Policy::none());
+    match jar {
+        Some(jar) => builder.cookie_provider(jar),
+        None => builder.cookie_store(true),
+    }
+    .build()
+    .expect("a client")
 }
 
 impl TestApp {
@@ -101,6 +175,13 @@ impl TestApp {
             .expect("the server stops cleanly");
         self.db.close().await;
         self.data_dir
+    }
+
+    fn jar_cookies(&self, url: &reqwest::Url) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        self.jar
+            .cookies(url)
+            .map(|value| value.to_str().unwrap().to_owned())
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -364,9 +445,9 @@ impl TestApp {
     }
 
     /// The emails of one kind as their recipients get them, as (recipient, text part), in the
-    /// order they were queued: everything due is sent first (to `.eml` files in the data
-    /// folder, the transport when no SMTP_URL is set). The outbox itself holds no link in
-    /// plain, so a test reads links where a partner would.
+    /// order they were queued: everything due is sent first (to memory, or to `.eml` files
+    /// with `eml_files()`). The outbox itself holds no link in plain, so a test reads links
+    /// where a partner would.
     pub async fn delivered(&self, kind: &str) -> Vec<(String, String)> {
         while self
             .mail
@@ -375,33 +456,143 @@ impl TestApp {
             .expect("a worker step")
             .is_some()
         {}
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT recipient, message_id FROM outbox WHERE kind = ? AND state = 'sent' ORDER BY id",
-        )
-        .bind(kind)
-        .fetch_all(&self.db)
-        .await
-        .unwrap();
-        let mail_dir = self.data_dir.path().join("mail");
-        let files: Vec<crate::smtp::Received> = match std::fs::read_dir(&mail_dir) {
-            Ok(entries) => entries
-                .map(|entry| crate::smtp::Received {
-                    from: String::new(),
-                    recipients: Vec::new(),
-                    data: std::fs::read_to_string(entry.unwrap().path()).unwrap(),
+        let messages: Vec<crate::smtp::Received> = match &self.memory {
+            Some(memory) => memory
+                .messages()
+                .await
+                .into_iter()
+                .map(|(envelope, data)| crate::smtp::Received {
+                    from: envelope.from().map(|a| a.to_string()).unwrap_or_default(),
+                    recipients: envelope.to().iter().map(|a| a.to_string()).collect(),
+                    data,
                 })
                 .collect(),
-            Err(_) => Vec::new(),
+            None => match std::fs::read_dir(self.data_dir.path().join("mail")) {
+                Ok(entries) => entries
+                    .map(|entry| crate::smtp::Received {
+                        from: String::new(),
+                        recipients: Vec::new(),
+                        data: std::fs::read_to_string(entry.unwrap().path()).unwrap(),
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
         };
-        rows.into_iter()
-            .map(|(recipient, message_id)| {
-                let message = files
+        self.outbox()
+            .await
+            .into_iter()
+            .filter(|row| row.kind == kind && row.state == "sent")
+            .map(|row| {
+                let message = messages
                     .iter()
-                    .find(|m| m.header("Message-ID").as_deref() == Some(&*message_id))
-                    .unwrap_or_else(|| panic!("no .eml file for {message_id}"));
-                (recipient, message.part("text/plain").expect("a text part"))
+                    .find(|m| m.header("Message-ID").as_deref() == Some(&*row.message_id))
+                    .unwrap_or_else(|| panic!("{} was not delivered", row.message_id));
+                (
+                    row.recipient,
+                    message.part("text/plain").expect("a text part"),
+                )
             })
             .collect()
+    }
+
+    /// Does `secret` belong to `client_id` now? What a token endpoint would ask.
+    pub async fn verify_secret(&self, client_id: &str, secret: &str) -> bool {
+        self.verify_secret_at(client_id, secret, partner_registry::db::now())
+            .await
+    }
+
+    /// Is `secret` one of the valid secrets of `client_id` at `now` (two overlap after a
+    /// rotation)?
+    pub async fn verify_secret_at(&self, client_id: &str, secret: &str, now: i64) -> bool {
+        use partner_registry::credentials::hash_secret;
+        let mut conn = self.db.acquire().await.unwrap();
+        let valid =
+            partner_registry::db::secrets::valid_hashes_of_client(&mut conn, client_id, now)
+                .await
+                .unwrap();
+        valid.contains(&hash_secret(&secret.to_owned().into()))
+    }
+
+    /// Staff sessions stored now, signed in or not yet expired.
+    pub async fn session_count(&self) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::session_count(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// Submissions in `status` (None: all), as the staff queue counts them.
+    pub async fn submissions(&self, status: Option<&str>) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        let counts = partner_registry::db::submissions::counts(&mut conn)
+            .await
+            .unwrap();
+        counts
+            .iter()
+            .filter(|(s, _)| status.is_none_or(|wanted| s.as_str() == wanted))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// (logos stored, of which claimed by a submission).
+    pub async fn logos(&self) -> (i64, i64) {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::logos::counts(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// A submission's revisions, newest first.
+    pub async fn revisions(&self, id: i64) -> Vec<partner_registry::domain::revision::Revision> {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::submissions::revisions(&mut conn, id)
+            .await
+            .unwrap()
+    }
+
+    /// How many events a submission's history holds.
+    pub async fn event_count(&self, id: i64) -> usize {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::submissions::events(&mut conn, id)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// How many credentials links a submission has had.
+    pub async fn credential_links(&self, id: i64) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::credentials::count_for(&mut conn, id)
+            .await
+            .unwrap()
+    }
+
+    /// Staff accounts.
+    pub async fn staff_count(&self) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::count(&mut conn).await.unwrap()
+    }
+
+    /// Failed login attempts on record, for every email.
+    pub async fn login_failures(&self) -> i64 {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::staff::failure_count(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// How many different logos a submission's revisions show.
+    pub async fn distinct_logos(&self, id: i64) -> usize {
+        let revisions = self.revisions(id).await;
+        let logos: std::collections::HashSet<&str> =
+            revisions.iter().map(|r| r.logo.0.as_str()).collect();
+        logos.len()
+    }
+
+    /// Every outbox row, oldest first.
+    pub async fn outbox(&self) -> Vec<OutboxRow> {
+        let mut conn = self.db.acquire().await.unwrap();
+        partner_registry::db::outbox::all(&mut conn).await.unwrap()
     }
 }
 
@@ -410,4 +601,81 @@ pub fn link_in(text: &str, prefix: &str) -> Option<String> {
     text.split_whitespace()
         .find(|w| w.starts_with(prefix))
         .map(|w| w.trim_end_matches(['.', ',', ')', '>']).to_owned())
+}
+
+/// What the server answered a body sent by `post_streamed`, and how much of it got out.
+#[derive(Debug)]
+pub struct Streamed {
+    /// The status line's code, read even when the server stopped the upload half way.
+    pub status: u16,
+    /// Body bytes the client got onto the wire before the server stopped it (or all of them).
+    pub sent: usize,
+}
+
+impl TestApp {
+    /// POST `chunks` (chunked) to `path` over a plain socket, as a client that keeps sending
+    /// while the server answers. reqwest can lose the answer to a write error once the server
+    /// stops reading; a socket of our own reads the answer whatever happens to the upload. The
+    /// visitor's anti-forgery cookie goes along, so a form token taken with `csrf_token` holds.
+    pub async fn post_streamed(
+        &self,
+        path: &str,
+        content_type: &str,
+        chunks: impl futures_util::Stream<Item = Vec<u8>> + Send + 'static,
+    ) -> Streamed {
+        use futures_util::StreamExt;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let host = self.address.trim_start_matches("http://").to_owned();
+        let url = reqwest::Url::parse(&self.address).unwrap();
+        let cookies = self
+            .jar_cookies(&url)
+            .map(|c| format!("Cookie: {c}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n{cookies}\r\n"
+        );
+        let socket = tokio::net::TcpStream::connect(&host)
+            .await
+            .expect("connect");
+        let (mut read, mut write) = socket.into_split();
+        let sent = Arc::new(AtomicUsize::new(0));
+        let counter = sent.clone();
+        let writer = tokio::spawn(async move {
+            write.write_all(head.as_bytes()).await?;
+            let mut chunks = std::pin::pin!(chunks);
+            while let Some(chunk) = chunks.next().await {
+                write
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                write.write_all(&chunk).await?;
+                write.write_all(b"\r\n").await?;
+                counter.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+            write.write_all(b"0\r\n\r\n").await
+        });
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        let status = std::str::from_utf8(&answer)
+            .ok()
+            .and_then(|text| text.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {:?}", String::from_utf8_lossy(&answer)));
+        // The upload ends when the server stops taking it (or when it was all sent).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), writer)
+            .await
+            .expect("the server stops taking a body it refused");
+        Streamed {
+            status,
+            sent: sent.load(Ordering::SeqCst),
+        }
+    }
 }

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use reqwest::Body;
 
 use crate::helpers::*;
@@ -41,74 +40,63 @@ async fn malformed_multipart_gets_400_without_hanging() {
         assert_eq!(response.status(), 400, "{content_type}: {body:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(app.submissions(None).await, 0);
 }
+
+/// `total` bytes of `fill` in 64 KiB chunks, after `head`.
+fn upload(head: Vec<u8>, fill: u8, total: usize) -> impl futures_util::Stream<Item = Vec<u8>> {
+    let chunk = vec![fill; 64 * 1024];
+    futures_util::stream::iter(
+        std::iter::once(head).chain(std::iter::repeat_n(chunk, total / (64 * 1024))),
+    )
+}
+
+const MIB: usize = 1024 * 1024;
 
 #[tokio::test]
 async fn a_huge_preamble_is_cut_off_at_the_body_limit() {
     let app = spawn_app().await;
-    let mut body = vec![b'a'; 3 * 1024 * 1024];
-    body.extend_from_slice(b"\r\n--x--\r\n");
-    // Streamed, so no Content-Length says in advance that it is too big.
-    let stream = futures_util::stream::iter(
-        body.chunks(64 * 1024)
-            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
-            .collect::<Vec<_>>(),
-    );
-    let response = post_raw(
-        &app,
-        "multipart/form-data; boundary=x",
-        Body::wrap_stream(stream),
-    )
-    .await;
+    app.csrf_token("/register").await;
+    // 50 MiB of preamble before the first boundary, streamed: no Content-Length says in
+    // advance that it is too big.
+    let started = Instant::now();
+    let answer = app
+        .post_streamed(
+            "/register",
+            "multipart/form-data; boundary=x",
+            upload(Vec::new(), b'a', 50 * MIB),
+        )
+        .await;
     // actix-multipart stops buffering a preamble at 64 KiB and reports a malformed body; the
     // 2 MiB body limit would stop it otherwise. Either way it is refused, not read to the end.
-    assert!(
-        matches!(response.status().as_u16(), 400 | 413),
-        "{}",
-        response.status()
-    );
+    assert!(matches!(answer.status, 400 | 413), "{answer:?}");
+    assert!(answer.sent < 8 * MIB, "read on past the limit: {answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[tokio::test]
-async fn a_50_mb_chunked_upload_is_cut_off_at_the_limit() {
+async fn an_endless_chunked_upload_is_cut_off_soon_after_the_limit() {
     let app = spawn_app().await;
     let token = app.csrf_token("/register").await;
     let head = format!(
         "--x\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--x\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"big.png\"\r\nContent-Type: image/png\r\n\r\n"
     );
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = sent.clone();
-    let chunk = vec![0u8; 256 * 1024];
-    let chunks = std::iter::once(head.into_bytes())
-        .chain(std::iter::repeat_n(chunk, 200)) // 50 MiB
-        .map(move |c| {
-            counter.fetch_add(c.len(), std::sync::atomic::Ordering::Relaxed);
-            Ok::<_, std::io::Error>(c)
-        });
-    let stream = futures_util::stream::iter(chunks).then(|c| async move {
-        tokio::task::yield_now().await;
-        c
-    });
+    // 4 GiB: more than the client could send in the second actix lingers for after its answer.
+    let total = 4096 * MIB;
     let started = Instant::now();
-    let outcome = app
-        .client
-        .post(app.url("/register"))
-        .header("content-type", "multipart/form-data; boundary=x")
-        .body(Body::wrap_stream(stream))
-        .send()
+    let answer = app
+        .post_streamed(
+            "/register",
+            "multipart/form-data; boundary=x",
+            upload(head.into_bytes(), 0, total),
+        )
         .await;
-    // The server answers 413 and stops reading; the client may see the answer or a reset.
-    if let Ok(response) = outcome {
-        assert_eq!(response.status(), 413);
-    }
-    assert!(started.elapsed() < Duration::from_secs(20));
-    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
-    assert!(
-        sent < 50 * 1024 * 1024,
-        "the server stopped reading early ({sent} bytes)"
-    );
-    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 0);
+    assert_eq!(answer.status, 413, "{answer:?}");
+    // Refused at 2 MiB, then at most a second of lingering (so a browser still sees the
+    // page), and the connection is closed: not read to the end to keep it alive.
+    assert!(answer.sent < total, "read to the end: {answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{answer:?}");
+    assert_eq!(app.logos().await.0, 0);
 }
 
 #[tokio::test]
@@ -139,27 +127,20 @@ async fn ten_thousand_redirect_uris_are_refused() {
 
 #[tokio::test]
 async fn a_client_that_sends_its_body_slowly_is_cut_off() {
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| settings.body_timeout = Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::builder()
+        .settings(|settings| settings.body_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     app.csrf_token("/register").await;
     let drip = futures_util::stream::unfold(0u32, |n| async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        (n < 100).then(|| (Ok::<_, std::io::Error>(b"--x\r\n".to_vec()), n + 1))
+        (n < 100).then(|| (b"--x\r\n".to_vec(), n + 1))
     });
     let started = Instant::now();
-    let response = app
-        .client
-        .post(app.url("/register"))
-        .header("content-type", "multipart/form-data; boundary=x")
-        .body(Body::wrap_stream(drip))
-        .send()
+    let answer = app
+        .post_streamed("/register", "multipart/form-data; boundary=x", drip)
         .await;
-    if let Ok(response) = response {
-        assert_eq!(response.status(), 408);
-    }
+    assert_eq!(answer.status, 408, "{answer:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "cut off, not read to the end"

@@ -2,8 +2,9 @@
 //! per-address limit.
 
 use futures_util::future::join_all;
+use partner_registry::auth::password::PoolSize;
 
-use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, spawn_app};
 
 /// Fire `logins` (email, password) at once with one anti-forgery token; their statuses.
 async fn concurrent_logins(app: &TestApp, logins: Vec<(String, String)>) -> Vec<u16> {
@@ -37,10 +38,7 @@ async fn thirty_parallel_wrong_passwords_for_one_email_get_at_most_five_checks()
         statuses.iter().all(|&s| s == 401 || s == 429),
         "{statuses:?}"
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM login_failures").await,
-        checked as i64
-    );
+    assert_eq!(app.login_failures().await, checked as i64);
     // The email is locked now, even for the right password.
     assert_eq!(
         app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await.status(),
@@ -79,15 +77,22 @@ async fn sixty_concurrent_logins_get_503_with_retry_after_beyond_the_hashing_que
     }
     // A login turned away unchecked is not a failure for its email.
     let checked = statuses.iter().filter(|&&s| s == 401).count() as i64;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM login_failures").await,
-        checked
-    );
+    assert_eq!(app.login_failures().await, checked);
 }
 
 #[tokio::test]
 async fn a_busy_login_gets_a_readable_page() {
-    let app = spawn_app().await;
+    // One hash at a time and none waiting: of 60 logins at once, any that arrives while the
+    // first is checked is busy, however loaded the machine is.
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.password_hashing = PoolSize {
+                workers: 1,
+                queue: 0,
+            }
+        })
+        .start()
+        .await;
     let token = app.csrf_token("/staff/login").await;
     let posts = (0..60).map(|i| {
         let email = format!("nobody{i}@platform.example");
@@ -130,7 +135,7 @@ async fn four_failed_logins_still_let_the_right_password_in_and_a_success_is_no_
         303
     );
     // Still four failures, not five: the right password works again.
-    assert_eq!(app.count("SELECT COUNT(*) FROM login_failures").await, 4);
+    assert_eq!(app.login_failures().await, 4);
     assert_eq!(
         app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await.status(),
         303
@@ -139,10 +144,10 @@ async fn four_failed_logins_still_let_the_right_password_in_and_a_success_is_no_
 
 #[tokio::test]
 async fn login_rate_limit_counts_attempts_per_client_address_whatever_the_email() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("LOGIN_RATE_LIMIT".into(), "3".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("LOGIN_RATE_LIMIT", "3")
+        .start()
+        .await;
     for i in 0..3 {
         let email = format!("someone{i}@platform.example");
         assert_eq!(

@@ -1,6 +1,8 @@
 //! One integration binary: the real server, a real SQLite file, real multipart bodies.
 
+mod accounts;
 mod anti_forgery;
+mod audit;
 mod client_addr;
 mod client_steps;
 mod credentials;
@@ -12,13 +14,15 @@ mod helpers;
 mod hostile;
 mod login_limits;
 mod mail;
+mod mfa;
 mod read_model;
 mod register;
+mod review;
+mod roles;
 mod rotation;
 mod secrets;
 mod site;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
-mod staff;
 mod uploads;

@@ -78,18 +78,21 @@ async fn a_valid_registration_is_stored_with_its_receipts_and_shows_its_status_p
         status_token.len() >= 22,
         "at least 128 bits: {status_token}"
     );
+    assert_eq!(app.submissions(Some("pending")).await, 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM submissions WHERE status = 'pending'")
-            .await,
+        app.revisions(app.submission_id(&status_path).await)
+            .await
+            .len(),
         1
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM revisions").await, 1);
-    let recipients: Vec<String> = sqlx::query_scalar(
-        "SELECT recipient FROM outbox WHERE kind = 'receipt' ORDER BY recipient",
-    )
-    .fetch_all(&app.db)
-    .await
-    .unwrap();
+    let mut recipients: Vec<String> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|row| row.kind == "receipt")
+        .map(|row| row.recipient)
+        .collect();
+    recipients.sort();
     assert_eq!(recipients, ["dev@ledgerly.example", "ops@ledgerly.example"]);
     let (_, text) = app.delivered("receipt").await.remove(0);
     assert!(
@@ -168,23 +171,15 @@ async fn a_form_with_errors_keeps_every_value_and_the_logo() {
         .get(&attr(&page, "#logo-kept img", "src").unwrap())
         .await;
     assert_eq!(held.headers()["content-type"], "image/png");
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(app.submissions(None).await, 0);
 
     let fixed = FormFields::valid(&token)
         .without("logo")
         .set("logo_token", &logo_token);
     let response = app.post_register(&fixed).await;
     assert_eq!(response.status(), 303);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM logos WHERE claimed = 1")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM logos").await,
-        1,
-        "no second copy"
-    );
+    assert_eq!(app.logos().await.1, 1);
+    assert_eq!(app.logos().await.0, 1, "no second copy");
 }
 
 async fn logo_error(app: &TestApp, bytes: Vec<u8>, file_name: &str) -> String {
@@ -262,7 +257,7 @@ async fn a_request_over_2_mib_is_refused_with_a_readable_page() {
     assert_eq!(response.status(), 413);
     let page = Html::parse_document(&response.text().await.unwrap());
     assert!(select(&page, "p.lead")[0].contains("2 MiB"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 0);
+    assert_eq!(app.logos().await.0, 0);
 }
 
 #[tokio::test]
@@ -275,8 +270,8 @@ async fn a_post_without_the_anti_forgery_token_is_refused_and_changes_nothing() 
     assert_eq!(response.status(), 403);
     let response = app.post_register(&FormFields::valid("forged")).await;
     assert_eq!(response.status(), 403);
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 0);
+    assert_eq!(app.submissions(None).await, 0);
+    assert_eq!(app.logos().await.0, 0);
 }
 
 #[tokio::test]
@@ -299,10 +294,10 @@ async fn a_public_client_without_pkce_needs_an_exception_reference() {
 
 #[tokio::test]
 async fn production_refuses_http_loopback_redirect_uris_that_staging_accepts() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("APP_ENV".into(), "production".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("APP_ENV", "production")
+        .start()
+        .await;
     let token = app.csrf_token("/register").await;
     let response = app.post_register(&FormFields::valid(&token)).await;
     assert_eq!(response.status(), 422);
@@ -312,10 +307,10 @@ async fn production_refuses_http_loopback_redirect_uris_that_staging_accepts() {
 
 #[tokio::test]
 async fn registrations_over_the_rate_limit_get_429() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("REGISTER_RATE_LIMIT".into(), "2".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("REGISTER_RATE_LIMIT", "2")
+        .start()
+        .await;
     let token = app.csrf_token("/register").await;
     let form = FormFields::valid(&token).set("client_name", "");
     assert_eq!(app.post_register(&form).await.status(), 422);
@@ -350,7 +345,7 @@ async fn unknown_and_duplicate_fields_are_refused() {
     let mut form = FormFields::valid(&token);
     form.fields.push(("client_name".into(), "Other".into()));
     assert_eq!(app.post_register(&form).await.status(), 400);
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(app.submissions(None).await, 0);
 }
 
 #[tokio::test]

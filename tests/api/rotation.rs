@@ -1,8 +1,6 @@
 //! Rotation with overlap (SPEC §8): the current secret outlives the new one's reveal by 7
 //! days; `immediate` stops every secret at once; never more than two valid.
 
-use partner_registry::credentials::verify_secret_at;
-
 use crate::client_steps::*;
 use crate::helpers::*;
 
@@ -33,11 +31,7 @@ async fn an_overlapping_rotation_keeps_the_old_secret_for_seven_days_after_the_r
     // Without a mode the rotation overlaps: nothing changes until the new secret is revealed.
     assert_eq!(app.decide(id, "rotate-secret", &[]).await.status(), 303);
     let now = clock.now();
-    assert!(
-        verify_secret_at(&app.db, &client_id, &first, now)
-            .await
-            .unwrap()
-    );
+    assert!(app.verify_secret_at(&client_id, &first, now).await);
     let (_, text) = app.delivered("secret_rotated").await.remove(0);
     assert!(text.contains("keeps working until 7 days after"), "{text}");
 
@@ -56,25 +50,13 @@ async fn an_overlapping_rotation_keeps_the_old_secret_for_seven_days_after_the_r
         "the newest secret's expiry"
     );
     for secret in [&first, &second] {
-        assert!(
-            verify_secret_at(&app.db, &client_id, secret, clock.now())
-                .await
-                .unwrap()
-        );
+        assert!(app.verify_secret_at(&client_id, secret, clock.now()).await);
     }
 
     // Eight days on, only the new one works.
     clock.advance_days(8);
-    assert!(
-        !verify_secret_at(&app.db, &client_id, &first, clock.now())
-            .await
-            .unwrap()
-    );
-    assert!(
-        verify_secret_at(&app.db, &client_id, &second, clock.now())
-            .await
-            .unwrap()
-    );
+    assert!(!app.verify_secret_at(&client_id, &first, clock.now()).await);
+    assert!(app.verify_secret_at(&client_id, &second, clock.now()).await);
     assert_eq!(
         listed_hashes(&export_of(&app, &client_id).await),
         [hash_of(&second)]
@@ -98,9 +80,8 @@ async fn two_quick_rotations_leave_at_most_two_valid_secrets() {
         [hash_of(&shown[2]), hash_of(&shown[1])]
     );
     assert!(
-        !verify_secret_at(&app.db, &client_id, &shown[0], clock.now())
+        !app.verify_secret_at(&client_id, &shown[0], clock.now())
             .await
-            .unwrap()
     );
 }
 
@@ -118,11 +99,7 @@ async fn an_immediate_rotation_stops_every_secret_at_once() {
         .await;
     assert_eq!(response.status(), 303);
     for secret in [&first, &second] {
-        assert!(
-            !verify_secret_at(&app.db, &client_id, secret, clock.now())
-                .await
-                .unwrap()
-        );
+        assert!(!app.verify_secret_at(&client_id, secret, clock.now()).await);
     }
     let entry = export_of(&app, &client_id).await;
     assert_eq!(listed_hashes(&entry), Vec::<String>::new());

@@ -161,7 +161,11 @@ async fn the_data_folder_the_mail_folder_the_database_and_every_email_are_privat
     std::fs::write(data_dir.path().join("registry.db"), b"").unwrap();
     open(&data_dir.path().join("registry.db"), 0o644);
 
-    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    let app = TestApp::builder()
+        .data_dir(data_dir)
+        .eml_files()
+        .start()
+        .await;
     app.register().await;
     while app
         .mail
@@ -242,7 +246,7 @@ async fn no_table_of_submissions_or_logos_holds_a_status_or_held_logo_token() {
     assert_eq!(response.status(), 422);
     let page = Html::parse_document(&response.text().await.unwrap());
     let logo_token = attr(&page, "input[name=logo_token]", "value").expect("a held logo");
-    assert_eq!(app.count("SELECT COUNT(*) FROM logos").await, 1);
+    assert_eq!(app.logos().await.0, 1);
     assert_eq!(
         stored_anywhere(&app.db, &logo_token).await,
         Vec::<String>::new()
@@ -465,7 +469,7 @@ async fn a_database_from_before_hashing_keeps_its_links_working_and_loses_the_pl
         "the old format"
     );
 
-    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    let app = TestApp::builder().data_dir(data_dir).start().await;
     let page = app.get_html(&format!("/submissions/{status_token}")).await;
     assert_eq!(select(&page, "h1"), ["Oldco"]);
     let held = app
@@ -483,7 +487,7 @@ async fn a_database_from_before_hashing_keeps_its_links_working_and_loses_the_pl
 
     // Started again, nothing is hashed twice: the links still work.
     let data_dir = app.stop().await;
-    let app = spawn_app_in(data_dir, |_| {}, |_| {}).await;
+    let app = TestApp::builder().data_dir(data_dir).start().await;
     assert_eq!(
         app.get(&format!("/submissions/{status_token}"))
             .await

@@ -22,10 +22,10 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn an_https_public_url_turns_on_hsts_and_secure_cookies() {
-    let app = spawn_app_with(|vars| {
-        vars.insert("PUBLIC_URL".into(), "https://partners.example".into());
-    })
-    .await;
+    let app = TestApp::builder()
+        .var("PUBLIC_URL", "https://partners.example")
+        .start()
+        .await;
     let response = app.get("/register").await;
     assert!(
         response.headers()["strict-transport-security"]
@@ -99,7 +99,7 @@ async fn a_post_from_another_site_is_refused_before_the_body_is_read() {
         .await
         .unwrap();
     assert_eq!(chromium.status(), 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 2);
+    assert_eq!(app.submissions(None).await, 2);
 }
 
 #[tokio::test]

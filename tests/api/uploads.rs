@@ -67,11 +67,10 @@ fn response_complete(received: &[u8]) -> bool {
 
 #[tokio::test]
 async fn a_form_that_finds_every_upload_slot_taken_for_too_long_gets_503_with_retry_after() {
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| settings.upload_slot_wait = Duration::from_millis(500),
-    )
-    .await;
+    let app = TestApp::builder()
+        .settings(|settings| settings.upload_slot_wait = Duration::from_millis(500))
+        .start()
+        .await;
     let token = app.csrf_token("/register").await;
     let mut stalled = Vec::new();
     for _ in 0..UPLOAD_SLOTS {
@@ -107,7 +106,7 @@ async fn a_form_that_finds_every_upload_slot_taken_for_too_long_gets_503_with_re
         "{:?}",
         select(&page, "p.lead")
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
+    assert_eq!(app.submissions(None).await, 0);
 
     // The clients that held the slots go away: the slots are free again.
     drop(stalled);
@@ -118,11 +117,10 @@ async fn a_form_that_finds_every_upload_slot_taken_for_too_long_gets_503_with_re
 
 #[tokio::test]
 async fn a_body_that_sends_nothing_for_the_idle_timeout_gets_408_saying_it_stalled() {
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| settings.body_idle_timeout = Duration::from_secs(1),
-    )
-    .await;
+    let app = TestApp::builder()
+        .settings(|settings| settings.body_idle_timeout = Duration::from_secs(1))
+        .start()
+        .await;
     let mut stream = stalled_upload(&app).await;
     let started = Instant::now();
     let response = answer(&mut stream, Duration::from_secs(8)).await;
@@ -148,14 +146,13 @@ async fn a_body_that_sends_nothing_for_the_idle_timeout_gets_408_saying_it_stall
 
 #[tokio::test]
 async fn a_body_that_keeps_dripping_past_the_whole_body_limit_gets_408_however_often_it_sends() {
-    let app = spawn_app_tuned(
-        |_| {},
-        |settings| {
+    let app = TestApp::builder()
+        .settings(|settings| {
             settings.body_timeout = Duration::from_secs(2);
             settings.body_idle_timeout = Duration::from_secs(1);
-        },
-    )
-    .await;
+        })
+        .start()
+        .await;
     let (mut from_server, mut to_server) = stalled_upload(&app).await.into_split();
     let started = Instant::now();
     // A byte every 200 ms never trips the idle limit; the whole-body limit still ends it.
@@ -275,8 +272,8 @@ async fn a_held_logo_that_expires_while_its_form_is_stored_asks_for_the_logo_aga
             Some("Ledgerly"),
             "{expiry:?}: what the partner entered is kept"
         );
-        assert_eq!(app.count("SELECT COUNT(*) FROM submissions").await, 0);
-        assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 0);
+        assert_eq!(app.submissions(None).await, 0);
+        assert_eq!(app.outbox().await.len(), 0);
 
         // Choosing the file again is all it takes.
         let token = attr(&page, "input[name=csrf_token]", "value").unwrap();
@@ -315,17 +312,13 @@ async fn a_held_logo_that_expires_while_an_edit_is_stored_asks_for_it_again_and_
             exists(&page, "#logo-kept img"),
             "{expiry:?}: the stored logo is still shown"
         );
-        assert_eq!(app.count("SELECT COUNT(*) FROM revisions").await, 1);
+        assert_eq!(app.revisions(id).await.len(), 1);
 
         // Sent again without a file, the edit keeps the current logo.
         let token = attr(&page, "input[name=csrf_token]", "value").unwrap();
         let fixed = FormFields::valid(&token).without("logo");
         let response = app.post_multipart(&edit_path, &fixed).await;
         assert_eq!(response.status(), 303, "{expiry:?}");
-        assert_eq!(
-            app.count("SELECT COUNT(DISTINCT logo_id) FROM revisions")
-                .await,
-            1
-        );
+        assert_eq!(app.distinct_logos(id).await, 1);
     }
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db: SqlitePool,
     pub data_dir: TempDir,
     pub mail: SmtpSink,
+    /// The first-run staff setup link the log prints.
+    pub setup_url: Option<String>,
 }
 
 /// Start the portal with its background mail worker delivering to a fresh SMTP sink.
@@ -38,12 +40,14 @@ pub async fn spawn_app() -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     // The portal's write pool: what a test plants queues with the portal's own writers.
     let db = app.db().write;
+    let setup_url = app.setup_url().map(|u| u.to_string());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
         data_dir,
         mail,
+        setup_url,
     }
 }
 

@@ -163,6 +163,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
+    /// The current page's markup as the browser holds it (no script needed to read it).
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("the page source")
+    }
+
+    /// The current page's origin, e.g. `http://127.0.0.1:4321`.
+    pub async fn origin(&self) -> String {
+        let url = self.client.current_url().await.expect("the current URL");
+        url.origin().ascii_serialization()
+    }
+
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.expect("the current URL");
         url.path().to_owned()

@@ -33,6 +33,63 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 impl Browser {
+    /// Show `html` as a page of `origin` (so its styles load), with its scripts taken out: what
+    /// a browser without JavaScript shows.
+    pub async fn show_without_scripts(&self, origin: &str, html: &str) {
+        self.open(&format!("{origin}/robots.txt")).await;
+        self.script(
+            r#"
+            const page = new DOMParser().parseFromString(arguments[0], 'text/html');
+            page.querySelectorAll('script').forEach(s => s.remove());
+            document.replaceChild(document.adoptNode(page.documentElement), document.documentElement);
+            "#,
+            vec![json!(html)],
+        )
+        .await;
+        self.wait_for_styles().await;
+    }
+
+    /// Show what the server answered a request made with `fetch` (a POST a form could send, or
+    /// one a test crafts), as the page a browser would show for it; returns its status.
+    pub async fn show_response(&self, origin: &str, path: &str, init: Value) -> u16 {
+        self.open(&format!("{origin}/robots.txt")).await;
+        let answer = self
+            .client
+            .execute_async(
+                r#"
+                const [path, init, done] = arguments;
+                fetch(path, init).then(async r => done([r.status, await r.text()]))
+                    .catch(e => done([0, String(e)]));
+                "#,
+                vec![json!(path), init],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("fetch {path}: {e}"));
+        let status = answer[0].as_u64().expect("a status") as u16;
+        let html = answer[1].as_str().expect("a body").to_owned();
+        self.show_without_scripts(origin, &html).await;
+        status
+    }
+
+    /// Wait until every stylesheet of the page has loaded, so colour contrast is judged on the
+    /// real styles.
+    async fn wait_for_styles(&self) {
+        for _ in 0..100 {
+            let ready = self
+                .script(
+                    "return [...document.querySelectorAll('link[rel=stylesheet]')]
+                        .every(l => l.sheet !== null);",
+                    vec![],
+                )
+                .await;
+            if ready == json!(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the page's styles did not load");
+    }
+
     /// axe-core's violations on the current page, one readable paragraph each.
     pub async fn axe_violations(&self) -> Vec<String> {
         let loaded = self
@@ -121,26 +178,40 @@ fn describe_violation(v: &Value) -> String {
 
 /// Collects findings page by page, so one run reports every page's problems at once.
 pub struct Findings {
-    /// axe-core runs only where the page may run scripts (its checks are asynchronous).
-    enabled: bool,
+    js: Js,
+    /// axe-core needs scripts, so a page seen without them is checked here: its markup, scripts
+    /// taken out, shown in a browser that may run axe.
+    checker: Option<Browser>,
     pages: Vec<(String, Vec<String>)>,
 }
 
 impl Findings {
     pub fn new(js: Js) -> Findings {
         Findings {
-            enabled: js == Js::On,
+            js,
+            checker: None,
             pages: Vec::new(),
         }
     }
 
     /// Check the current page with axe-core and keep a screenshot of it under `name`.
     pub async fn look_at(&mut self, browser: &Browser, name: &str) {
-        if !self.enabled {
-            return;
-        }
-        browser.screenshot(name).await;
-        let violations = browser.axe_violations().await;
+        let violations = match self.js {
+            Js::On => {
+                browser.screenshot(name).await;
+                browser.axe_violations().await
+            }
+            Js::Off => {
+                let (html, origin) = (browser.source().await, browser.origin().await);
+                if self.checker.is_none() {
+                    self.checker = Some(Browser::start(Js::On).await);
+                }
+                let checker = self.checker.as_ref().unwrap();
+                checker.show_without_scripts(&origin, &html).await;
+                checker.screenshot(&format!("{name}-without-js")).await;
+                checker.axe_violations().await
+            }
+        };
         self.pages.push((name.to_owned(), violations));
     }
 
@@ -152,9 +223,6 @@ impl Findings {
             }
         }
         assert!(report.is_empty(), "axe-core found WCAG violations:{report}");
-        assert!(
-            !self.enabled || !self.pages.is_empty(),
-            "no page was checked"
-        );
+        assert!(!self.pages.is_empty(), "no page was checked");
     }
 }

@@ -4,11 +4,13 @@
 //! Needs `chromium`, `chromium-driver` (apt) and `node_modules/axe-core` (`npm ci`);
 //! `scripts/test.sh` installs them. Screenshots land in `target/screenshots/`.
 
+mod accounts;
 mod app;
 mod browser;
 mod checks;
 mod journey;
 mod keyboard;
+mod pages;
 mod preview;
 #[path = "../support/smtp.rs"]
 #[allow(dead_code)] // shared with the other test binary, which uses other parts

@@ -11,11 +11,13 @@ use serde::Deserialize;
 
 use crate::auth::accounts::{NewStaffError, create_first_staff};
 use crate::auth::csrf::{CsrfBinding, CsrfForm, TokenOnly, Visitor};
+use crate::auth::mfa::MfaPolicy;
 use crate::auth::password::HashError;
 use crate::auth::session::{self, StaffUser};
 use crate::client_addr::ClientAddr;
 use crate::db;
-use crate::error::AppError;
+use crate::db::audit::{Actor, Kind};
+use crate::error::{AppError, Busy, Conflict, Limited};
 use crate::routes::page::respond_with_form;
 use crate::routes::staff::see_other;
 use crate::state::AppState;
@@ -140,19 +142,54 @@ pub async fn login(
         }
     };
     let account = match account {
-        Some(account) if verified => account,
-        _ => {
+        Some(account) if verified && account.disabled_at.is_none() => account,
+        account => {
             tracing::warn!(client = %client, "failed staff sign-in");
+            let detail = account
+                .as_ref()
+                .filter(|a| verified && a.disabled_at.is_some())
+                .map(|_| "the account is disabled");
+            let by = Actor {
+                staff_id: account.as_ref().map(|a| a.id),
+                email: email.clone(),
+                name: account.map(|a| a.name).unwrap_or_default(),
+                client: client.to_string(),
+            };
+            // The throttle row was committed before the check; the audit entry is known only now.
+            let mut tx = state.db.begin().await?;
+            db::audit::record(&mut tx, &by, Kind::LoginFailed, None, detail, db::now()).await?;
+            tx.commit().await?;
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "The email or password is not right.",
             );
         }
     };
-    forget_attempt(&state, attempt).await?;
-    let cookie = session::start(&state, account.id).await?;
-    tracing::info!(client = %client, staff = account.id, "staff signed in");
-    let mut response = see_other("/staff/submissions");
+    // The password was right: a full session, or with a second factor a session that waits
+    // for it (and opens no page), in one transaction with the attempt taken back and the audit.
+    let mut tx = state.db.begin().await?;
+    db::staff::forget_attempt(&mut tx, attempt).await?;
+    let (stage, next) = if account.mfa_enabled {
+        (session::STAGE_PASSWORD, "/staff/login/mfa")
+    } else if state.staff_mfa == MfaPolicy::Required {
+        (session::STAGE_SIGNED_IN, "/staff/account")
+    } else {
+        (session::STAGE_SIGNED_IN, "/staff/submissions")
+    };
+    let cookie = session::start_in(&mut tx, state.secure_cookies, account.id, stage, now).await?;
+    if stage == session::STAGE_SIGNED_IN {
+        let by = Actor {
+            staff_id: Some(account.id),
+            email: account.email.clone(),
+            name: account.name.clone(),
+            client: client.to_string(),
+        };
+        db::accounts::set_last_login(&mut tx, account.id, now).await?;
+        db::audit::record(&mut tx, &by, Kind::Login, None, None, now).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(client = %client, staff = account.id, "staff password accepted");
+    let mut response = see_other(next);
     response
         .add_cookie(&cookie)
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -165,9 +202,7 @@ pub fn check_login_rate(state: &AppState, client: &ClientAddr) -> Result<(), App
         return Ok(());
     }
     tracing::warn!(client = %client, "staff sign-in rate limit reached");
-    Err(AppError::TooManyRequests(
-        "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again.".into(),
-    ))
+    Err(Limited::SignIns.into())
 }
 
 async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> {
@@ -177,9 +212,7 @@ async fn forget_attempt(state: &AppState, attempt: i64) -> Result<(), AppError> 
 }
 
 fn busy() -> AppError {
-    AppError::Busy(
-        "Many people are signing in right now. Wait a few seconds, then try again.".into(),
-    )
+    Busy::SignIns.into()
 }
 
 pub async fn logout(
@@ -291,7 +324,7 @@ pub async fn setup(
                 },
             );
         }
-        Err(e @ NewStaffError::Taken(_)) => return Err(AppError::Conflict(e.to_string())),
+        Err(e @ NewStaffError::Taken(_)) => return Err(Conflict::Account(e).into()),
         Err(NewStaffError::Busy) => return Err(busy()),
         // Another setup won the race: the link works only while no account exists.
         Err(NewStaffError::NotFirst) => return Err(AppError::NotFound),
@@ -301,7 +334,26 @@ pub async fn setup(
         staff = id,
         "first staff account created through the setup link"
     );
-    let cookie = session::start(&state, id).await?;
+    let now = db::now();
+    let by = Actor {
+        staff_id: Some(id),
+        email: form.email.trim().to_owned(),
+        name: form.name.trim().to_owned(),
+        client: ClientAddr::of(&req, &state.trusted_proxies).to_string(),
+    };
+    let mut tx = state.db.begin().await?;
+    let cookie = session::start_in(
+        &mut tx,
+        state.secure_cookies,
+        id,
+        session::STAGE_SIGNED_IN,
+        now,
+    )
+    .await?;
+    db::accounts::set_last_login(&mut tx, id, now).await?;
+    let detail = "the first account, made through the setup link";
+    db::audit::record(&mut tx, &by, Kind::Login, None, Some(detail), now).await?;
+    tx.commit().await?;
     let mut response = see_other("/staff/submissions");
     response
         .add_cookie(&cookie)

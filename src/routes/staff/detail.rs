@@ -194,7 +194,8 @@ async fn decide(
     }: CsrfForm<DecisionForm, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
     let shown = shown_revision(&form.revision);
-    let (db, by, ctx) = (&state.db.write, staff.name.as_str(), &context(state));
+    let actor = staff.actor();
+    let (db, by, ctx) = (&state.db.write, &actor, &context(state));
     let result = match decision {
         Decision::Approve => review::approve(db, id, shown, by, ctx).await.map(|_| ()),
         Decision::Reject => review::reject(db, id, shown, &form.reason, by, ctx).await,

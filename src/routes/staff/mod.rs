@@ -1,9 +1,12 @@
 //! Staff pages, all behind a login (the `StaffUser` extractor redirects to it).
 
 mod account;
+mod accounts;
+mod audit;
 mod detail;
 mod events;
 mod export;
+mod me;
 mod queue;
 
 use actix_web::http::header::LOCATION;
@@ -21,6 +24,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/staff/login", web::post().to(account::login))
         .route("/staff/logout", web::post().to(account::logout))
+        .route(
+            "/staff/login/mfa",
+            crate::routes::read().to(me::second_step_form),
+        )
+        .route("/staff/login/mfa", web::post().to(me::second_step))
+        .route("/staff/account", crate::routes::read().to(me::show))
+        .route("/staff/account/mfa", web::post().to(me::enable_mfa))
+        .route(
+            "/staff/account/password",
+            web::post().to(me::change_password),
+        )
+        .route("/staff/accounts", crate::routes::read().to(accounts::list))
+        .route("/staff/accounts/invite", web::post().to(accounts::invite))
+        .route(
+            "/staff/accounts/{id}/disable",
+            web::post().to(accounts::disable),
+        )
+        .route(
+            "/staff/accounts/{id}/enable",
+            web::post().to(accounts::enable),
+        )
+        .route(
+            "/staff/accounts/{id}/role",
+            web::post().to(accounts::set_role),
+        )
+        .route(
+            "/staff/accounts/{id}/reset-mfa",
+            web::post().to(accounts::reset_mfa),
+        )
+        .route(
+            "/staff/invite/{token}",
+            crate::routes::read().to(accounts::invitation_form),
+        )
+        .route(
+            "/staff/invite/{token}",
+            web::post().to(accounts::accept_invitation),
+        )
+        .route("/staff/audit", crate::routes::read().to(audit::list))
         .route(
             "/staff/setup",
             crate::routes::read().to(account::setup_form),
@@ -67,6 +108,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct StaffNav {
     pub name: String,
     pub csrf_token: String,
+    /// Admins also see the accounts and the audit log.
+    pub admin: bool,
 }
 
 impl StaffNav {
@@ -74,6 +117,7 @@ impl StaffNav {
         StaffNav {
             name: staff.name.clone(),
             csrf_token: staff.csrf_token(state),
+            admin: staff.is_admin(),
         }
     }
 }

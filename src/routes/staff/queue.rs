@@ -9,7 +9,7 @@ use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
 use crate::domain::status::Status;
-use crate::error::{AppError, render};
+use crate::error::{AppError, BadAddress, render};
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
 
@@ -76,10 +76,7 @@ pub async fn list(
         "all" => (None, "all"),
         other => {
             let status = Status::parse(other).ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "Unknown status {:?}; use pending, changes_requested, approved, rejected or all.",
-                    other.chars().take(40).collect::<String>()
-                ))
+                AppError::from(BadAddress::UnknownStatus(other.chars().take(40).collect()))
             })?;
             (Some(status), status.as_str())
         }

@@ -1,300 +1,11 @@
-//! Staff accounts, sessions, the queue and decisions.
+//! Review: the queue, a submission's detail page, and the decisions staff take on it.
 
 use scraper::Html;
 
+use partner_registry::mail::worker::Outcome;
+
 use crate::helpers::*;
-
-#[tokio::test]
-async fn staff_pages_send_visitors_to_the_login_page() {
-    let app = spawn_app().await;
-    for path in [
-        "/staff/submissions",
-        "/staff/submissions/1",
-        "/staff/clients.json",
-    ] {
-        let response = app.get(path).await;
-        assert_eq!(response.status(), 303, "{path}");
-        assert_eq!(location(&response), "/staff/login");
-    }
-}
-
-#[tokio::test]
-async fn signing_in_opens_the_queue_with_a_new_strict_session_cookie() {
-    let app = spawn_app().await;
-    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
-
-    let first = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
-    assert_eq!(first.status(), 303);
-    let cookie = first.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    let page = app.get_html("/staff/submissions").await;
-    assert_eq!(select(&page, "h1"), ["Review queue"]);
-
-    let second = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
-    let cookie2 = second.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert_ne!(
-        cookie.split(';').next(),
-        cookie2.split(';').next(),
-        "a new id at each login"
-    );
-    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 2);
-}
-
-#[tokio::test]
-async fn a_wrong_password_is_refused_and_five_failures_lock_the_email_for_a_while() {
-    let app = spawn_app().await;
-    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
-    for _ in 0..5 {
-        assert_eq!(
-            app.post_login(STAFF_EMAIL, "not the password")
-                .await
-                .status(),
-            401
-        );
-    }
-    let locked = app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await;
-    assert_eq!(locked.status(), 429, "even the right password waits");
-    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
-
-    // When the window has passed, the right password works again.
-    sqlx::query("UPDATE login_failures SET at = at - 16 * 60")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(
-        app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await.status(),
-        303
-    );
-}
-
-#[tokio::test]
-async fn an_unknown_email_gets_the_same_answer_as_a_wrong_password() {
-    let app = spawn_app().await;
-    let response = app
-        .post_login("nobody@platform.example", "some long password")
-        .await;
-    assert_eq!(response.status(), 401);
-    let page = Html::parse_document(&response.text().await.unwrap());
-    assert_eq!(
-        select(&page, ".error-summary li"),
-        ["The email or password is not right."]
-    );
-}
-
-fn session_cookie(response: &reqwest::Response) -> String {
-    response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    new_client()
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn after_logout_the_old_cookie_opens_nothing() {
-    let app = spawn_app().await;
-    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
-    let cookie = session_cookie(&app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await);
-    assert_eq!(
-        get_with_cookie(&app, "/staff/submissions", &cookie)
-            .await
-            .status(),
-        200
-    );
-
-    let response = app
-        .staff_post("/staff/submissions", "/staff/logout", &[])
-        .await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
-    let replayed = get_with_cookie(&app, "/staff/submissions", &cookie).await;
-    assert_eq!(replayed.status(), 303);
-    assert_eq!(location(&replayed), "/staff/login");
-}
-
-#[tokio::test]
-async fn a_tampered_cookie_is_anonymous() {
-    let app = spawn_app().await;
-    app.create_staff(STAFF_EMAIL, "Robin", STAFF_PASSWORD).await;
-    let cookie = session_cookie(&app.post_login(STAFF_EMAIL, STAFF_PASSWORD).await);
-    let mut tampered = cookie.clone();
-    let last = tampered.pop().unwrap();
-    tampered.push(if last == 'A' { 'B' } else { 'A' });
-    assert_eq!(
-        get_with_cookie(&app, "/staff/submissions", &tampered)
-            .await
-            .status(),
-        303
-    );
-}
-
-#[tokio::test]
-async fn an_idle_session_ends_after_30_minutes() {
-    let app = spawn_app().await;
-    app.sign_in_staff().await;
-    sqlx::query("UPDATE staff_sessions SET last_seen_at = last_seen_at - 31 * 60")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(app.get("/staff/submissions").await.status(), 303);
-    assert_eq!(app.count("SELECT COUNT(*) FROM staff_sessions").await, 0);
-}
-
-#[tokio::test]
-async fn a_session_ends_after_8_hours_however_active() {
-    let app = spawn_app().await;
-    app.sign_in_staff().await;
-    sqlx::query("UPDATE staff_sessions SET created_at = created_at - 8 * 3600 - 1")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(app.get("/staff/submissions").await.status(), 303);
-}
-
-#[tokio::test]
-async fn the_setup_link_posted_twice_at_once_creates_exactly_one_account() {
-    let app = spawn_app().await;
-    let setup = app.setup_url.clone().expect("a setup link on first start");
-    let path = setup.strip_prefix(&app.address).unwrap().to_owned();
-    let page = app.get_html(&path).await;
-    let token = attr(&page, "input[name=token]", "value").unwrap();
-    let csrf = attr(&page, "input[name=csrf_token]", "value").unwrap();
-
-    let post = |email: &'static str| {
-        let client = app.client.clone();
-        let url = app.url("/staff/setup");
-        let form = [
-            ("token", token.clone()),
-            ("csrf_token", csrf.clone()),
-            ("name", "Ada".to_owned()),
-            ("email", email.to_owned()),
-            ("password", "twelve chars!".to_owned()),
-        ];
-        async move { client.post(url).form(&form).send().await.unwrap().status() }
-    };
-    let (first, second) =
-        tokio::join!(post("ada@platform.example"), post("grace@platform.example"));
-    let mut statuses = [first.as_u16(), second.as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [303, 404], "one account, the other setup refused");
-    assert_eq!(app.count("SELECT COUNT(*) FROM staff").await, 1);
-}
-
-#[tokio::test]
-async fn the_setup_link_creates_the_first_account_once() {
-    let app = spawn_app().await;
-    let setup = app.setup_url.clone().expect("a setup link on first start");
-    let path = setup.strip_prefix(&app.address).unwrap().to_owned();
-    let page = app.get_html(&path).await;
-    let token = attr(&page, "input[name=token]", "value").unwrap();
-    let csrf = attr(&page, "input[name=csrf_token]", "value").unwrap();
-
-    let short = [
-        ("token", token.as_str()),
-        ("csrf_token", &csrf),
-        ("name", "Ada"),
-        ("email", "ada@platform.example"),
-        ("password", "short"),
-    ];
-    let response = app
-        .client
-        .post(app.url("/staff/setup"))
-        .form(&short)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
-
-    let good = [
-        ("token", token.as_str()),
-        ("csrf_token", &csrf),
-        ("name", "Ada"),
-        ("email", "ada@platform.example"),
-        ("password", "twelve chars!"),
-    ];
-    let response = app
-        .client
-        .post(app.url("/staff/setup"))
-        .form(&good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    assert_eq!(
-        app.get("/staff/submissions").await.status(),
-        200,
-        "signed in"
-    );
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM staff")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert!(hash.starts_with("$argon2id$"));
-
-    assert_eq!(app.get(&path).await.status(), 404, "the link stops working");
-}
-
-#[tokio::test]
-async fn staff_add_creates_an_account_from_the_command_line() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let run = |password: &str| {
-        use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_partner-registry"))
-            .args([
-                "staff",
-                "add",
-                "--email",
-                "cli@platform.example",
-                "--name",
-                "Cli",
-            ])
-            .env("DATA_DIR", data_dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-        child.wait_with_output().unwrap()
-    };
-    let short = run("short");
-    assert!(!short.status.success());
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
-    let ok = run("a good long password");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-
-    let app = spawn_app_with(|vars| {
-        vars.insert("DATA_DIR".into(), data_dir.path().display().to_string());
-    })
-    .await;
-    assert!(
-        app.setup_url.is_none(),
-        "no setup link once an account exists"
-    );
-    assert_eq!(
-        app.post_login("cli@platform.example", "a good long password")
-            .await
-            .status(),
-        303
-    );
-}
+use crate::smtp::{Fault, SmtpSink};
 
 #[tokio::test]
 async fn a_staff_post_without_the_anti_forgery_token_is_refused_and_changes_nothing() {
@@ -325,11 +36,7 @@ async fn a_staff_post_without_the_anti_forgery_token_is_refused_and_changes_noth
             .status(),
         403
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM submissions WHERE status = 'pending'")
-            .await,
-        1
-    );
+    assert_eq!(app.submissions(Some("pending")).await, 1);
     assert_eq!(app.delivered("approved").await.len(), 0);
 }
 
@@ -482,11 +189,8 @@ async fn approving_issues_a_uuid_client_id_and_queues_the_approval_to_every_cont
 
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), format!("/staff/submissions/{id}"));
-    let client_id: String = sqlx::query_scalar("SELECT client_id FROM submissions WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let detail = app.get_html(&format!("/staff/submissions/{id}")).await;
+    let client_id = select(&detail, "[data-client-id]").remove(0);
     let uuid = uuid::Uuid::parse_str(&client_id).unwrap();
     assert_eq!(uuid.get_version_num(), 4);
     let approvals = app.delivered("approved").await;
@@ -522,7 +226,7 @@ async fn a_public_client_is_approved_without_a_credentials_link() {
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
     let (_, text) = &app.delivered("approved").await[0];
     assert!(link_in(text, &app.url("/credentials/")).is_none());
-    assert_eq!(app.count("SELECT COUNT(*) FROM credential_links").await, 0);
+    assert_eq!(app.credential_links(id).await, 0);
 }
 
 #[tokio::test]
@@ -545,17 +249,13 @@ async fn two_approvals_at_once_yield_exactly_one_client_and_one_set_of_emails() 
     let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [303, 409]);
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM submissions WHERE client_id IS NOT NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.submissions(Some("approved")).await, 1);
     assert_eq!(
         app.delivered("approved").await.len(),
         2,
         "one email per contact, once"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM credential_links").await, 1);
+    assert_eq!(app.credential_links(id).await, 1);
 }
 
 #[tokio::test]
@@ -591,11 +291,7 @@ async fn rejecting_needs_a_reason_and_tells_the_partner() {
         app.decide(id, "reject", &[("reason", "  ")]).await.status(),
         422
     );
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM submissions WHERE status = 'pending'")
-            .await,
-        1
-    );
+    assert_eq!(app.submissions(Some("pending")).await, 1);
 
     let response = app
         .decide(id, "reject", &[("reason", "Your privacy policy is a 404.")])
@@ -664,12 +360,8 @@ async fn requested_changes_lead_to_an_edit_and_a_new_revision_that_keeps_the_old
 
     let page = app.get_html(&status_path).await;
     assert_eq!(select(&page, "[data-status]"), ["Pending review"]);
-    assert_eq!(app.count("SELECT COUNT(*) FROM revisions").await, 2);
-    assert_eq!(
-        app.count("SELECT COUNT(DISTINCT logo_id) FROM revisions")
-            .await,
-        1
-    );
+    assert_eq!(app.revisions(id).await.len(), 2);
+    assert_eq!(app.distinct_logos(id).await, 1);
     let detail = app.get_html(&format!("/staff/submissions/{id}")).await;
     let diff = select(
         &detail,
@@ -739,33 +431,51 @@ async fn the_export_uses_rfc_7591_names_and_never_the_secret() {
 }
 
 #[tokio::test]
-async fn staff_see_a_failed_email_and_can_send_it_again() {
-    let app = spawn_app().await;
+async fn staff_see_a_failed_email_and_their_retry_reaches_the_smtp_server() {
+    let sink = SmtpSink::start();
+    let app = TestApp::builder().smtp(sink.url()).start().await;
     let id = app.submission_id(&app.register().await).await;
     app.sign_in_staff().await;
-    // Arrange: the first receipt failed permanently.
-    sqlx::query(
-        "UPDATE outbox SET state = 'failed', attempts = 1, last_error = '550 mailbox unavailable'
-         WHERE id = (SELECT MIN(id) FROM outbox)",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
+    // The relay refuses the first receipt for good.
+    sink.fail_next(Fault::Data(554), 1);
+    let first = app
+        .mail
+        .try_send_next()
+        .await
+        .unwrap()
+        .expect("a receipt due");
+    assert!(matches!(first.outcome, Outcome::Failed { .. }), "{first:?}");
+    let failed_row = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|row| row.id == first.outbox_id)
+        .unwrap();
 
     let page = app.get_html(&format!("/staff/submissions/{id}")).await;
     let failed = select(&page, "tr[data-email-state=failed]");
     assert_eq!(failed.len(), 1);
-    assert!(failed[0].contains("550 mailbox unavailable"), "{failed:?}");
+    assert!(failed[0].contains("554"), "{failed:?}");
     let action = attr(&page, "tr[data-email-state=failed] form", "action").unwrap();
 
     let response = app
         .staff_post(&format!("/staff/submissions/{id}"), &action, &[])
         .await;
     assert_eq!(response.status(), 303);
+    let page = app.get_html(&format!("/staff/submissions/{id}")).await;
+    assert!(select(&page, "tr[data-email-state=failed]").is_empty());
+
+    // The worker sends it again, and this time the relay takes it.
+    while app.mail.try_send_next().await.unwrap().is_some() {}
+    let received = sink.received();
+    let resent: Vec<_> = received
+        .iter()
+        .filter(|m| m.header("Message-ID").as_deref() == Some(&*failed_row.message_id))
+        .collect();
+    assert_eq!(resent.len(), 1, "the retried email reached the SMTP server");
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM outbox WHERE state = 'failed'")
-            .await,
-        0
+        resent[0].recipients,
+        std::slice::from_ref(&failed_row.recipient)
     );
 }
 
@@ -787,8 +497,8 @@ async fn a_decision_on_a_revision_the_partner_has_since_replaced_gets_409_and_ch
     let fixed = FormFields::valid(&token).without("logo");
     assert_eq!(app.post_multipart(&edit_path, &fixed).await.status(), 303);
 
-    let events = app.count("SELECT COUNT(*) FROM events").await;
-    let outbox = app.count("SELECT COUNT(*) FROM outbox").await;
+    let events = app.event_count(id).await;
+    let outbox = app.outbox().await.len();
     let page = format!("/staff/submissions/{id}");
     for (action, fields) in [
         ("approve", vec![("revision", "1")]),
@@ -815,15 +525,9 @@ async fn a_decision_on_a_revision_the_partner_has_since_replaced_gets_409_and_ch
             assert!(error.contains("revision 2"), "{error}");
         }
     }
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM submissions WHERE status = 'pending' AND client_id IS NULL"
-        )
-        .await,
-        1
-    );
-    assert_eq!(app.count("SELECT COUNT(*) FROM events").await, events);
-    assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, outbox);
+    assert_eq!(app.submissions(Some("pending")).await, 1);
+    assert_eq!(app.event_count(id).await, events);
+    assert_eq!(app.outbox().await.len(), outbox);
     assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
 }
 
