@@ -376,6 +376,58 @@ pub async fn rotate_secret(
     Ok(())
 }
 
+/// A partner may start an overlapping rotation from the status page once in this long.
+pub const PARTNER_ROTATION_EVERY: i64 = 24 * 60 * 60;
+
+/// Why a partner's rotation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerRotationError {
+    #[error("not found")]
+    NotFound,
+    #[error("no secret to rotate")]
+    NoSecret,
+    #[error("rotated less than a day ago")]
+    TooSoon,
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The partner starts an overlapping rotation from the status page (once a day); the new
+/// link goes to the contacts by email, never onto the page.
+pub async fn partner_rotate(
+    pool: &SqlitePool,
+    status_token: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), PartnerRotationError> {
+    let now = ctx.clock.now();
+    let mut tx = begin(pool).await?;
+    let submission = db::submissions::find_by_token(&mut tx, status_token)
+        .await?
+        .ok_or(PartnerRotationError::NotFound)?;
+    let revision = db::submissions::current_revision(&mut tx, &submission).await?;
+    if !can_rotate(submission.status, &revision) {
+        return Err(PartnerRotationError::NoSecret);
+    }
+    let last = db::secrets::last_partner_rotation(&mut tx, submission.id).await?;
+    if last.is_some_and(|at| now - at < PARTNER_ROTATION_EVERY) {
+        return Err(PartnerRotationError::TooSoon);
+    }
+    rotate_in(
+        &mut tx,
+        &submission,
+        &revision,
+        RotationMode::Overlap,
+        "partner",
+        ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The rotation itself, in the caller's transaction (staff and partner rotations share it).
 pub async fn rotate_in(
     tx: &mut SqliteConnection,

@@ -126,3 +126,55 @@ async fn an_unknown_rotation_mode_is_refused_and_changes_nothing() {
         "no new link"
     );
 }
+
+#[tokio::test]
+async fn a_partner_starts_an_overlapping_rotation_from_the_status_page_once_a_day() {
+    let (app, clock) = spawn_with_clock(|_| {}).await;
+    let token = app.csrf_token("/register").await;
+    let response = app.post_register(&FormFields::valid(&token)).await;
+    let status_path = location(&response);
+    let id = app.submission_id(&status_path).await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    let client_id: String = sqlx::query_scalar("SELECT client_id FROM submissions WHERE id = ?")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let first = reveal_secret(&app, &newest_link(&app, "approved").await).await;
+
+    let response = partner_rotate(&app, &status_path).await;
+    assert_eq!(response.status(), 303);
+    let page = app.get_html(&status_path).await;
+    assert!(
+        !page.html().contains("/credentials/"),
+        "the new link is never on the page"
+    );
+    let new_link = newest_link(&app, "secret_rotated").await;
+    assert!(
+        app.verify_secret_at(&client_id, &first, clock.now()).await,
+        "overlap"
+    );
+
+    // Once a day.
+    let response = partner_rotate(&app, &status_path).await;
+    assert_eq!(response.status(), 429);
+    clock.advance_days(1);
+    assert_eq!(partner_rotate(&app, &status_path).await.status(), 303);
+    assert_ne!(newest_link(&app, "secret_rotated").await, new_link);
+}
+
+async fn partner_rotate(app: &TestApp, status_path: &str) -> reqwest::Response {
+    let page = app.get_html(status_path).await;
+    let csrf = attr(
+        &page,
+        "form[data-rotate-secret] input[name=csrf_token]",
+        "value",
+    )
+    .expect("the status page offers a rotation");
+    app.client
+        .post(app.url(&format!("{status_path}/rotate-secret")))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap()
+}
