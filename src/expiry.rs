@@ -103,7 +103,7 @@ async fn remind(
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
         days: reminder.days(),
-        expires_at: crate::routes::view::utc(&secret.expires_at),
+        expires_at: utc_text(secret.expires_at),
         status_url: public_url
             .join(&format!("submissions/{status_token}"))
             .expect("a path")
@@ -150,4 +150,13 @@ pub fn spawn(state: Arc<AppState>) {
             }
         }
     });
+}
+
+/// "2027-03-04 02:25 UTC", for the email text.
+fn utc_text(seconds: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| seconds.to_string())
 }

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod branding;
 pub mod client_addr;
 pub mod clock;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod expiry;
 pub mod export;
 pub mod feed;
+pub mod filters;
 pub mod logo_checker;
 pub mod mail;
 pub mod middleware;

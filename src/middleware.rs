@@ -42,6 +42,24 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
     }
 }
 
+/// A response that must not be compressed (the page showing a Client Secret) says
+/// `Content-Encoding: identity`, which makes `Compress` leave it alone. RFC 9110 §8.4.1 keeps
+/// `identity` out of responses, so it is dropped again here, outside `Compress`.
+pub async fn drop_identity_encoding(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    if headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        headers.remove(header::CONTENT_ENCODING);
+    }
+    Ok(response)
+}
+
 /// Every staff response (pages, exports, redirects, error pages) and every credentials page is
 /// `Cache-Control: no-store`: they show reviewers' data or a secret, and a shared computer's
 /// browser cache must not keep them. One place, so a new staff page cannot forget it.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -69,6 +69,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             env: settings.app_env,
+            branding: Arc::new(settings.branding.clone()),
             public_url: public_url.clone(),
             scopes: settings.scopes.clone(),
             csrf: CsrfKey::new(session_key.expose_secret(), https),
@@ -129,6 +130,11 @@ impl Application {
                 .wrap(from_fn(middleware::no_store_in_private_areas))
                 .wrap(middleware::security_headers(https))
                 .wrap(from_fn(middleware::access_log))
+                .wrap(from_fn(crate::branding::scope))
+                // gzip or brotli when accepted. Pages mask their anti-forgery token on every
+                // render (auth::csrf) and the secret page opts out (routes::credentials): BREACH.
+                .wrap(Compress::default())
+                .wrap(from_fn(middleware::drop_identity_encoding))
                 .configure(routes::configure)
         })
         .listen(listener)?

@@ -1,5 +1,7 @@
 //! What every handler can reach. Built once by `Application::build`.
 
+use std::sync::Arc;
+
 use url::Url;
 
 use crate::auth::csrf::CsrfKey;
@@ -17,6 +19,8 @@ use crate::uploads::Uploads;
 pub struct AppState {
     pub db: Db,
     pub env: AppEnv,
+    /// `PORTAL_NAME`, `PLATFORM_NAME`, `SUPPORT_EMAIL`: current while a request is served.
+    pub branding: Arc<crate::branding::Branding>,
     pub public_url: Url,
     pub scopes: ScopeCatalogue,
     pub csrf: CsrfKey,

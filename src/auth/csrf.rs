@@ -2,6 +2,11 @@
 //! id (or, once signed in, of the staff session) under a server key, compared in constant time.
 //! A page from another site can neither read the cookie nor compute the token.
 //!
+//! Pages are served compressed, and a compressed page that holds a secret next to text an
+//! attacker chooses (an echoed field) leaks the secret through its length (BREACH). So a page
+//! never carries the token itself: each render carries `mask || (mask XOR token)` under a fresh
+//! random mask, as Django does, and the server unmasks what comes back.
+//!
 //! [`CsrfForm`] is the one place where a urlencoded form's token is checked: a handler that
 //! takes one never sees a form whose token was missing or wrong.
 
@@ -18,6 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
+use rand::RngCore;
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 use url::form_urlencoded;
@@ -103,19 +109,35 @@ impl CsrfKey {
             .is_some_and(|id| self.verify_for(&id, submitted))
     }
 
-    /// The token for a session id (a visitor's cookie id, or a staff session).
+    /// The token to render into a page for a session id (a visitor's cookie id, or a staff
+    /// session): masked afresh on every call, so no two pages carry the same bytes.
     pub fn token_for(&self, session_id: &str) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(session_id).finalize().into_bytes())
+        let tag = self.mac(session_id).finalize().into_bytes();
+        let mut mask = [0u8; TAG_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut mask);
+        let mut masked = Vec::with_capacity(2 * TAG_LEN);
+        masked.extend_from_slice(&mask);
+        masked.extend(mask.iter().zip(tag.iter()).map(|(m, t)| m ^ t));
+        URL_SAFE_NO_PAD.encode(masked)
     }
 
-    /// Constant time: `verify_slice` compares the tags without early exit.
+    /// Unmask a submitted token and check it; constant time: `verify_slice` compares the tags
+    /// without early exit.
     pub fn verify_for(&self, session_id: &str, submitted: &str) -> bool {
-        match URL_SAFE_NO_PAD.decode(submitted.trim()) {
-            Ok(tag) => self.mac(session_id).verify_slice(&tag).is_ok(),
-            Err(_) => false,
+        let Ok(masked) = URL_SAFE_NO_PAD.decode(submitted.trim()) else {
+            return false;
+        };
+        if masked.len() != 2 * TAG_LEN {
+            return false;
         }
+        let (mask, hidden) = masked.split_at(TAG_LEN);
+        let tag: Vec<u8> = mask.iter().zip(hidden).map(|(m, h)| m ^ h).collect();
+        self.mac(session_id).verify_slice(&tag).is_ok()
     }
 }
+
+/// The length of an HMAC-SHA256 tag, and so of a mask.
+const TAG_LEN: usize = 32;
 
 /// The most a urlencoded form (sign-in, setup, a staff action, the credentials button) may
 /// hold: far more than any of them needs, and all that is buffered to find its token.
@@ -312,6 +334,41 @@ mod tests {
                 ("reason".into(), "é".into()),
             ]
         );
+    }
+
+    fn key() -> CsrfKey {
+        CsrfKey::new(&[7; 64], false)
+    }
+
+    #[test]
+    fn every_render_masks_the_token_afresh_and_each_one_validates() {
+        let key = key();
+        let (a, b) = (key.token_for("visitor"), key.token_for("visitor"));
+        assert_ne!(a, b, "two renders carried the same bytes");
+        assert!(key.verify_for("visitor", &a));
+        assert!(key.verify_for("visitor", &b));
+    }
+
+    #[test]
+    fn a_masked_token_opens_only_its_own_session() {
+        let key = key();
+        let token = key.token_for("visitor");
+        assert!(!key.verify_for("someone else", &token));
+        assert!(!CsrfKey::new(&[8; 64], false).verify_for("visitor", &token));
+    }
+
+    #[test]
+    fn the_bare_tag_and_a_tampered_token_are_refused() {
+        let key = key();
+        let bare = URL_SAFE_NO_PAD.encode(key.mac("visitor").finalize().into_bytes());
+        assert!(
+            !key.verify_for("visitor", &bare),
+            "an unmasked tag must not pass"
+        );
+        let mut bytes = URL_SAFE_NO_PAD.decode(key.token_for("visitor")).unwrap();
+        bytes[40] ^= 1;
+        assert!(!key.verify_for("visitor", &URL_SAFE_NO_PAD.encode(&bytes)));
+        assert!(!key.verify_for("visitor", "not base64!"));
     }
 
     #[test]

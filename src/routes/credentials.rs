@@ -2,7 +2,7 @@
 //! Every response here is `Cache-Control: no-store`.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_ENCODING, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::ExposeSecret;
@@ -11,6 +11,8 @@ use crate::auth::Token;
 use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::routes::page::respond_with_form;
 use crate::state::AppState;
 
@@ -101,5 +103,15 @@ pub async fn reveal(
             })?
         }
     };
-    Ok(no_store(response))
+    Ok(uncompressed(no_store(response)))
+}
+
+/// The page that shows a Client Secret is never compressed: its length must not depend on how
+/// well the secret compresses against the rest of the page (BREACH). `Compress` leaves a
+/// response alone that already names its encoding.
+fn uncompressed(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(CONTENT_ENCODING, HeaderValue::from_static("identity"));
+    response
 }

@@ -1,6 +1,6 @@
 //! One module per page or group of pages.
 
-mod assets;
+pub mod assets;
 mod credentials;
 pub mod form;
 mod logos;
@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", read().to(meta::home))
         .route("/healthz", read().to(meta::healthz))
         .route("/robots.txt", read().to(meta::robots))
+        .route("/favicon.ico", read().to(assets::favicon))
         .route("/static/{file:.*}", read().to(assets::serve))
         .route("/register", read().to(register::show))
         .route("/register", web::post().to(register::submit))

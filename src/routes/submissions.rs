@@ -13,6 +13,8 @@ use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::revision::Revision;
 use crate::domain::status::Status;
 use crate::error::{AppError, Conflict};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::routes::page::respond_with_form;
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
 use crate::routes::register::FormPage;

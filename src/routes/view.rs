@@ -1,20 +1,8 @@
 //! Small pieces of presentation shared by several pages.
 
-use time::OffsetDateTime;
-use time::macros::format_description;
-
 use crate::domain::registration::RegistrationInput;
 use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
-
-/// "2026-11-29 19:23 UTC": stored times are Unix seconds.
-pub fn utc(seconds: &i64) -> String {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    OffsetDateTime::from_unix_timestamp(*seconds)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "unknown time".into())
-}
 
 /// A history event in words, for the staff and status pages.
 pub fn event_label(kind: &str) -> &'static str {

@@ -26,3 +26,5 @@ mod site;
 #[allow(dead_code)] // shared with the other test binary, which uses other parts
 mod smtp;
 mod uploads;
+mod valid_html;
+mod web;

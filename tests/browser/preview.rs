@@ -167,3 +167,50 @@ async fn the_accessibility_check_does_report_problems() {
     );
     b.close().await;
 }
+
+/// Beside the long form on a wide screen the preview stays in view while the partner scrolls
+/// to the bottom of the form (`position: sticky`); on a narrow one it comes after the form.
+#[tokio::test]
+async fn the_preview_stays_in_view_beside_the_form_on_wide_screens_and_below_it_on_narrow() {
+    let app = spawn_app().await;
+    let b = Browser::start(Js::On).await;
+    let geometry = r#"
+        window.scrollTo(0, document.body.scrollHeight);
+        const form = document.querySelector("form.registration").getBoundingClientRect();
+        const preview = document.querySelector("[data-consent-preview]").getBoundingClientRect();
+        return [preview.top, preview.bottom, preview.left, form.right, form.bottom,
+                window.innerHeight, window.scrollY];
+    "#;
+    let numbers = |v: serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_f64().unwrap())
+            .collect()
+    };
+
+    b.set_width(1280, 800).await;
+    b.open(&app.url("/register")).await;
+    let wide = numbers(b.script(geometry, vec![]).await);
+    let [top, bottom, left, form_right, _, viewport, scrolled] = wide[..] else {
+        unreachable!()
+    };
+    assert!(
+        scrolled > 500.0,
+        "the form is long enough to scroll: {wide:?}"
+    );
+    assert!(left >= form_right, "beside the form: {wide:?}");
+    assert!(
+        top >= 0.0 && bottom <= viewport,
+        "still in view at the bottom of the form: {wide:?}"
+    );
+
+    b.set_width(400, 800).await;
+    b.open(&app.url("/register")).await;
+    let narrow = numbers(b.script(geometry, vec![]).await);
+    let [top, _, _, _, form_bottom, _, _] = narrow[..] else {
+        unreachable!()
+    };
+    assert!(top >= form_bottom, "below the form: {narrow:?}");
+    b.close().await;
+}

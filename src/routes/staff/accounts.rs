@@ -18,6 +18,8 @@ use crate::db;
 use crate::db::accounts::AccountRow;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, Busy, Conflict, render};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::mail::messages::StaffInvitation;
 use crate::routes::page::respond_with_form;
 use crate::routes::staff::{StaffNav, see_other};

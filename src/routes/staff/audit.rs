@@ -10,6 +10,8 @@ use crate::auth::session::Admin;
 use crate::db;
 use crate::db::audit::{EntryRow, Kind};
 use crate::error::{AppError, BadAddress, render};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
 

@@ -10,6 +10,8 @@ use crate::db;
 use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
 use crate::domain::status::Status;
 use crate::error::{AppError, BadAddress, render};
+// The `utc` filter of the templates below.
+use crate::filters;
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
 
