@@ -2,9 +2,8 @@
 //! the worker in `mail::worker`.
 
 use sqlx::{FromRow, SqliteConnection};
-use time::OffsetDateTime;
-use time::macros::format_description;
 
+use crate::domain::delivery::DeliveryState;
 use crate::mail::seal::SealedEmail;
 
 /// A message is given up (state `failed`) after this many transient failures.
@@ -108,33 +107,32 @@ impl OutboxRow {
         }
     }
 
-    /// The delivery state in a phrase for the staff page, e.g.
-    /// "Retrying (attempt 2 of 10, next at 2026-11-29 19:23 UTC): connection refused".
-    pub fn state_label(&self) -> String {
-        let error = self.last_error.as_deref().unwrap_or("no error recorded");
+    /// Where it stands. An unknown state (none is written) reads as queued.
+    pub fn delivery(&self) -> DeliveryState {
+        let error = || {
+            self.last_error
+                .clone()
+                .unwrap_or_else(|| "no error recorded".into())
+        };
         match self.state.as_str() {
-            "sent" => format!("Sent {}", utc(self.sent_at.unwrap_or(self.next_attempt_at))),
-            "failed" => format!("Failed: {error}"),
-            "skipped" => format!("Not sent: {error}"),
-            "sending" => format!("Sending (attempt {} of {MAX_ATTEMPTS})", self.attempts),
-            // Never tried yet, or put back by a staff retry (which starts the count afresh).
-            _ if self.attempts == 0 => "Queued".into(),
-            _ => format!(
-                "Retrying (attempt {} of {MAX_ATTEMPTS}, next at {}): {error}",
-                self.attempts + 1,
-                utc(self.next_attempt_at)
-            ),
+            "sent" => DeliveryState::Sent {
+                at: self.sent_at.unwrap_or(self.next_attempt_at),
+            },
+            "failed" => DeliveryState::Failed { error: error() },
+            "skipped" => DeliveryState::Skipped { reason: error() },
+            "sending" => DeliveryState::Sending {
+                attempt: self.attempts,
+                of: MAX_ATTEMPTS,
+            },
+            _ if self.attempts == 0 => DeliveryState::Queued,
+            _ => DeliveryState::Retrying {
+                attempt: self.attempts + 1,
+                of: MAX_ATTEMPTS,
+                next_at: self.next_attempt_at,
+                error: error(),
+            },
         }
     }
-}
-
-/// "2026-11-29 19:23 UTC", as on the pages.
-fn utc(seconds: i64) -> String {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "unknown time".into())
 }
 
 /// Claim up to `limit` due messages for `lease` seconds: queued ones whose time has come, or
@@ -316,19 +314,26 @@ mod tests {
     }
 
     #[test]
-    fn the_state_label_says_what_staff_need_to_know() {
-        assert_eq!(row("queued", 0, None).state_label(), "Queued");
+    fn the_delivery_state_says_what_staff_need_to_know() {
+        assert_eq!(row("queued", 0, None).delivery(), DeliveryState::Queued);
         assert_eq!(
-            row("sent", 1, None).state_label(),
-            "Sent 2026-11-29 19:23 UTC"
+            row("sent", 1, None).delivery(),
+            DeliveryState::Sent { at: 1_795_980_180 }
         );
         assert_eq!(
-            row("queued", 1, Some("Connection error: refused")).state_label(),
-            "Retrying (attempt 2 of 10, next at 2026-11-29 19:23 UTC): Connection error: refused"
+            row("queued", 1, Some("Connection error: refused")).delivery(),
+            DeliveryState::Retrying {
+                attempt: 2,
+                of: 10,
+                next_at: 1_795_980_180,
+                error: "Connection error: refused".into()
+            }
         );
         assert_eq!(
-            row("failed", 1, Some("permanent error (554): no")).state_label(),
-            "Failed: permanent error (554): no"
+            row("failed", 1, Some("permanent error (554): no")).delivery(),
+            DeliveryState::Failed {
+                error: "permanent error (554): no".into()
+            }
         );
         assert_eq!(
             row(
@@ -336,10 +341,15 @@ mod tests {
                 0,
                 Some("3 such emails went to this address in 24 hours")
             )
-            .state_label(),
-            "Not sent: 3 such emails went to this address in 24 hours"
+            .delivery(),
+            DeliveryState::Skipped {
+                reason: "3 such emails went to this address in 24 hours".into()
+            }
         );
         // A staff retry starts afresh: it reads as queued until it is tried.
-        assert_eq!(row("queued", 0, Some("old error")).state_label(), "Queued");
+        assert_eq!(
+            row("queued", 0, Some("old error")).delivery(),
+            DeliveryState::Queued
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod client_name;
 pub mod contacts;
+pub mod delivery;
 pub mod fields;
 pub mod logo;
 pub mod redirect_uri;

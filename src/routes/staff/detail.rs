@@ -10,6 +10,7 @@ use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::outbox::OutboxRow;
 use crate::db::submissions::{EventRow, SubmissionRow};
+use crate::domain::delivery::DeliveryState;
 use crate::domain::revision::{Change, Flag, Revision};
 use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
