@@ -112,6 +112,9 @@ pub struct Settings {
     /// Start the background mail worker. Not a setting: tests turn it off and step the worker
     /// by hand.
     pub run_mail_worker: bool,
+    /// Start the background feed worker (with PROVISION_URL). Not a setting: tests may step
+    /// it by hand.
+    pub run_feed_worker: bool,
     /// How long a client may take to send a form's body. Not a setting: tests shorten it.
     pub body_timeout: std::time::Duration,
     /// How long a form's body may send nothing at all before it is cut off (SPEC §6), however
@@ -120,6 +123,12 @@ pub struct Settings {
     /// How long a form waits for an upload slot before it gets 503 (SPEC §6). Not a setting:
     /// tests shorten it.
     pub upload_slot_wait: std::time::Duration,
+    /// `SECRET_LIFETIME_DAYS`: a client secret expires this long after it is revealed.
+    pub secret_lifetime_days: i64,
+    /// `PROVISION_URL` and `PROVISION_SECRET`: where the feed worker POSTs events, signed.
+    pub provision: Option<Provision>,
+    /// The time secrets and the feed run on. Not a setting: tests move it forward.
+    pub clock: crate::clock::Clock,
     /// How often an idle mail worker looks for retries that came due; new mail wakes it at
     /// once. Not a setting: tests lengthen it to see that the wake-up, not the poll, sends.
     pub mail_idle_poll: std::time::Duration,
@@ -133,6 +142,30 @@ pub struct Settings {
     /// tests read what was sent from it.
     pub memory_mail: Option<AsyncStubTransport>,
 }
+
+/// Where feed events go, and the key they are signed with.
+#[derive(Debug, Clone)]
+pub struct Provision {
+    pub url: Url,
+    pub key: std::sync::Arc<crate::feed::signature::SigningKey>,
+}
+
+/// `PROVISION_URL` follows the SMTP rule: https, or http only to loopback.
+fn provision_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL ({e})"))?;
+    let host = url.host_str().ok_or("has no host")?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(host) => Ok(url),
+        "http" => Err(format!(
+            "http:// to {host} would send client metadata in clear text; use https (http is allowed only for loopback)"
+        )),
+        other => Err(format!("scheme must be https, not {other}")),
+    }
+}
+
+/// A client secret's lifetime unless `SECRET_LIFETIME_DAYS` says otherwise.
+pub const DEFAULT_SECRET_LIFETIME_DAYS: i64 = 365;
 
 /// The whole body of a form must arrive within this.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -247,6 +280,40 @@ impl Settings {
             None => MfaPolicy::Optional,
         };
 
+        let secret_lifetime_days = match get("SECRET_LIFETIME_DAYS") {
+            None => DEFAULT_SECRET_LIFETIME_DAYS,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (8..=3650).contains(d))
+                .ok_or_else(|| {
+                    bad(
+                        "SECRET_LIFETIME_DAYS",
+                        format!("{raw:?} is not a whole number of days from 8 to 3650 (the last reminder goes 7 days before)"),
+                    )
+                })?,
+        };
+
+        let provision = match (get("PROVISION_URL"), get("PROVISION_SECRET")) {
+            (None, None) => None,
+            (Some(url), Some(secret)) => Some(Provision {
+                url: provision_url(url).map_err(|e| bad("PROVISION_URL", e))?,
+                key: std::sync::Arc::new(
+                    crate::feed::signature::SigningKey::parse(secret)
+                        .map_err(|e| bad("PROVISION_SECRET", e))?,
+                ),
+            }),
+            (Some(_), None) => {
+                return Err(bad(
+                    "PROVISION_SECRET",
+                    "is required with PROVISION_URL (whsec_ and base64 of at least 24 random bytes)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad("PROVISION_URL", "is required with PROVISION_SECRET"));
+            }
+        };
+
         Ok(Settings {
             bind_addr,
             data_dir,
@@ -263,9 +330,13 @@ impl Settings {
             trusted_proxies,
             staff_mfa,
             run_mail_worker: true,
+            run_feed_worker: true,
             body_timeout: BODY_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
             upload_slot_wait: UPLOAD_SLOT_WAIT,
+            secret_lifetime_days,
+            provision,
+            clock: crate::clock::Clock::system(),
             mail_idle_poll: MAIL_IDLE_POLL,
             sqlite_synchronous: SqliteSynchronous::Full,
             password_hashing: crate::auth::password::PoolSize::for_this_machine(),

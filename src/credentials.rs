@@ -8,6 +8,8 @@ use sqlx::SqlitePool;
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
 use crate::db::credentials::LinkRow;
+use crate::feed::{self, EventType};
+use url::Url;
 
 /// How the stored hash says what it is (the export shows it as is).
 const HASH_PREFIX: &str = "sha256:";
@@ -46,23 +48,37 @@ fn state_of(row: &LinkRow, now: i64) -> LinkState {
 }
 
 /// Look at a link without using it (mail scanners follow links; GET must not spend it).
-pub async fn inspect(pool: &SqlitePool, token: &str) -> sqlx::Result<Option<Link>> {
+pub async fn inspect(pool: &SqlitePool, token: &str, now: i64) -> sqlx::Result<Option<Link>> {
     let mut conn = pool.acquire().await?;
     let found = db::credentials::find(&mut conn, &sha256_hex(token)).await?;
     Ok(found.map(|row| Link {
-        state: state_of(&row, db::now()),
+        state: state_of(&row, now),
         client_id: row.client_id.unwrap_or_default(),
         client_name: row.client_name,
     }))
 }
 
-/// Use the link: generate the secret, store its hash, spend the link, all in one transaction.
-/// `Ok(Err(state))` says why the link can no longer be used.
+/// After an overlapping rotation the earlier secret keeps working this long once the new one
+/// is revealed (SPEC §8).
+pub const OVERLAP_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+/// What revealing a secret needs besides the database.
+pub struct Issue<'a> {
+    pub now: i64,
+    /// `SECRET_LIFETIME_DAYS`, in seconds.
+    pub lifetime: i64,
+    /// For the feed event's export entry.
+    pub public_url: &'a Url,
+}
+
+/// Use the link: generate the secret, store its hash, spend the link, record the feed event,
+/// all in one transaction. `Ok(Err(state))` says why the link can no longer be used.
 pub async fn reveal(
     pool: &SqlitePool,
     token: &str,
+    issue: &Issue<'_>,
 ) -> sqlx::Result<Option<Result<Revealed, LinkState>>> {
-    let now = db::now();
+    let now = issue.now;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let token_hash = sha256_hex(token);
     let Some(row) = db::credentials::find(&mut tx, &token_hash).await? else {
@@ -77,13 +93,29 @@ pub async fn reveal(
     // 256 bits of OS randomness, base64url.
     let secret = SecretString::from(random_token(32));
     let hash = hash_secret(&secret);
-    db::submissions::set_secret_hash(&mut tx, row.submission_id, Some(&hash), now).await?;
+    db::secrets::issue(
+        &mut tx,
+        row.submission_id,
+        &hash,
+        now,
+        now + issue.lifetime,
+        row.overlap.then_some(OVERLAP_SECONDS),
+    )
+    .await?;
     db::submissions::add_event(
         &mut tx,
         row.submission_id,
         "partner",
         "secret_revealed",
         None,
+        now,
+    )
+    .await?;
+    feed::record(
+        &mut tx,
+        issue.public_url,
+        row.submission_id,
+        EventType::SecretIssued,
         now,
     )
     .await?;

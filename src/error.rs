@@ -71,6 +71,10 @@ pub enum Limited {
         "Too many sign-in attempts from this address in the last minute. Wait a minute, then try again."
     )]
     SignIns,
+    #[error(
+        "The secret of this client was rotated from this page less than a day ago. The contacts have the link by email; try again tomorrow, or ask us if it is urgent."
+    )]
+    PartnerRotation,
 }
 
 /// What the request acts on has moved on (409).
@@ -93,6 +97,8 @@ pub enum Conflict {
     LastAdmin(String),
     #[error("{0} already has a staff account. Sign in with it instead.")]
     AlreadyStaff(String),
+    #[error("Only an active confidential client has a secret to rotate.")]
+    NoSecretToRotate,
 }
 
 /// Closed for good (410).

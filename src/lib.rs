@@ -1,11 +1,15 @@
 pub mod auth;
 pub mod branding;
 pub mod client_addr;
+pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod expiry;
+pub mod export;
+pub mod feed;
 pub mod filters;
 pub mod logo_checker;
 pub mod mail;

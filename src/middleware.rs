@@ -256,6 +256,10 @@ mod tests {
                 format!("/submissions/{TOKEN}/edit"),
                 "/submissions/[token]/edit",
             ),
+            (
+                format!("/submissions/{TOKEN}/rotate-secret"),
+                "/submissions/[token]/rotate-secret",
+            ),
             (format!("/credentials/{TOKEN}"), "/credentials/[token]"),
             (
                 format!("/register/held-logo/{TOKEN}.png"),

@@ -6,6 +6,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use url::Url;
 
 use crate::auth::{random_token, sha256_hex};
+use crate::clock::Clock;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
 use crate::db::submissions::SubmissionRow;
@@ -13,6 +14,7 @@ use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::domain::status::{Action, Status};
+use crate::feed::{self, EventType};
 use crate::mail::Outbox;
 use crate::mail::messages::{
     Approved, ChangesRequested, Email, Rejected, SecretRotated, StandingChanged,
@@ -45,6 +47,10 @@ pub enum ReviewError {
     NoRevision,
     #[error("{0}")]
     InvalidNote(String),
+    #[error(
+        "Choose how to rotate: overlap (the current secret keeps working for 7 days after the new one is revealed) or immediate (every current secret stops now)."
+    )]
+    InvalidMode,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -57,6 +63,8 @@ pub struct ReviewContext<'a> {
     pub env: AppEnv,
     pub scopes: &'a ScopeCatalogue,
     pub outbox: &'a Outbox,
+    /// The time decisions, secrets and feed events are stamped with.
+    pub clock: &'a Clock,
 }
 
 impl ReviewContext<'_> {
@@ -159,14 +167,24 @@ async fn audit(
 }
 
 /// A new one-time link for `submission_id`; returns the token (only its hash is stored).
+/// With `overlap`, the secret it reveals starts a 7-day overlap with the current one.
 async fn new_credentials_link(
     conn: &mut SqliteConnection,
     submission_id: i64,
     now: i64,
+    overlap: bool,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
     let expires_at = now + LINK_LIFETIME_SECONDS;
-    db::credentials::insert(conn, &sha256_hex(&token), submission_id, now, expires_at).await?;
+    db::credentials::insert(
+        conn,
+        &sha256_hex(&token),
+        submission_id,
+        now,
+        expires_at,
+        overlap,
+    )
+    .await?;
     Ok(token)
 }
 
@@ -197,14 +215,14 @@ pub async fn approve(
     by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<String, ReviewError> {
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
     let credentials_url = if revision.is_confidential() {
-        let token = new_credentials_link(&mut tx, id, now).await?;
+        let token = new_credentials_link(&mut tx, id, now, false).await?;
         Some(ctx.link(&format!("credentials/{token}")))
     } else {
         None
@@ -233,6 +251,7 @@ pub async fn approve(
     }
     .render()?;
     queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
+    feed::record(&mut tx, ctx.public_url, id, EventType::Approved, now).await?;
     audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
@@ -248,7 +267,7 @@ pub async fn reject(
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let reason = parse_note(reason, "reason")?;
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     transition(
@@ -283,7 +302,7 @@ pub async fn request_changes(
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
     let message = parse_note(message, "message")?;
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
@@ -308,34 +327,144 @@ pub fn can_rotate(status: Status, revision: &Revision) -> bool {
     status.allows(Action::RotateSecret) && revision.is_confidential()
 }
 
-/// The old secret stops working at once (its hash is dropped), earlier unused links are
-/// revoked, and a new one-time link is emailed.
+/// How a rotation treats the secrets the client has (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationMode {
+    /// Routine: the current secret keeps working until 7 days after the new one is revealed,
+    /// so the partner's servers can move over without breaking.
+    Overlap,
+    /// A leaked secret: every secret of the client stops at once.
+    Immediate,
+}
+
+impl RotationMode {
+    /// The form's `mode`; overlap when it is not given.
+    pub fn parse(raw: &str) -> Result<RotationMode, ReviewError> {
+        match raw.trim() {
+            "" | "overlap" => Ok(RotationMode::Overlap),
+            "immediate" => Ok(RotationMode::Immediate),
+            _ => Err(ReviewError::InvalidMode),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationMode::Overlap => "overlap",
+            RotationMode::Immediate => "immediate",
+        }
+    }
+}
+
+/// Earlier unused links are revoked and a new one-time link is emailed; with `Immediate` every
+/// secret stops now, with `Overlap` the current one stays valid until 7 days after the new
+/// one is revealed. `actor` is the staff member, or "partner" from the status page.
 pub async fn rotate_secret(
     pool: &SqlitePool,
     id: i64,
     shown: Option<i64>,
+    mode: RotationMode,
     by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     if !can_rotate(submission.status, &revision) {
         return Err(ReviewError::NoSecret);
     }
-    db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
-    db::credentials::revoke_unused(&mut tx, id, now).await?;
-    let token = new_credentials_link(&mut tx, id, now).await?;
-    db::submissions::add_event(&mut tx, id, &by.name, "secret_rotated", None, now).await?;
+    rotate_in(&mut tx, &submission, &revision, mode, &by.name, ctx, now).await?;
+    let note = mode.as_str();
+    audit(&mut tx, by, Kind::SecretRotated, id, Some(note), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A partner may start an overlapping rotation from the status page once in this long.
+pub const PARTNER_ROTATION_EVERY: i64 = 24 * 60 * 60;
+
+/// Why a partner's rotation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerRotationError {
+    #[error("not found")]
+    NotFound,
+    #[error("no secret to rotate")]
+    NoSecret,
+    #[error("rotated less than a day ago")]
+    TooSoon,
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The partner starts an overlapping rotation from the status page (once a day); the new
+/// link goes to the contacts by email, never onto the page.
+pub async fn partner_rotate(
+    pool: &SqlitePool,
+    status_token: &str,
+    ctx: &ReviewContext<'_>,
+) -> Result<(), PartnerRotationError> {
+    let now = ctx.clock.now();
+    let mut tx = begin(pool).await?;
+    let submission = db::submissions::find_by_token(&mut tx, status_token)
+        .await?
+        .ok_or(PartnerRotationError::NotFound)?;
+    let revision = db::submissions::current_revision(&mut tx, &submission).await?;
+    if !can_rotate(submission.status, &revision) {
+        return Err(PartnerRotationError::NoSecret);
+    }
+    let last = db::secrets::last_partner_rotation(&mut tx, submission.id).await?;
+    if last.is_some_and(|at| now - at < PARTNER_ROTATION_EVERY) {
+        return Err(PartnerRotationError::TooSoon);
+    }
+    rotate_in(
+        &mut tx,
+        &submission,
+        &revision,
+        RotationMode::Overlap,
+        "partner",
+        ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The rotation itself, in the caller's transaction (staff and partner rotations share it).
+pub async fn rotate_in(
+    tx: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    revision: &Revision,
+    mode: RotationMode,
+    actor: &str,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<(), ReviewError> {
+    let id = submission.id;
+    if mode == RotationMode::Immediate {
+        db::secrets::end_all(&mut *tx, id, now).await?;
+    }
+    db::credentials::revoke_unused(&mut *tx, id, now).await?;
+    let token = new_credentials_link(&mut *tx, id, now, mode == RotationMode::Overlap).await?;
+    db::submissions::add_event(
+        &mut *tx,
+        id,
+        actor,
+        "secret_rotated",
+        Some(mode.as_str()),
+        now,
+    )
+    .await?;
     let email = SecretRotated {
         client_name: revision.client_name.form_text(),
         client_id: submission.client_id.clone().unwrap_or_default(),
         credentials_url: ctx.link(&format!("credentials/{token}")),
+        overlap: mode == RotationMode::Overlap,
     }
     .render()?;
-    queue_to_contacts(&mut tx, &revision, &email, ctx, now).await?;
-    audit(&mut tx, by, Kind::SecretRotated, id, None, now).await?;
-    tx.commit().await?;
+    queue_to_contacts(&mut *tx, revision, &email, ctx, now).await?;
+    feed::record(&mut *tx, ctx.public_url, id, EventType::SecretRotated, now).await?;
     Ok(())
 }
 
@@ -388,7 +517,7 @@ async fn change_standing(
     by: &Actor,
     ctx: &ReviewContext<'_>,
 ) -> Result<(), ReviewError> {
-    let now = db::now();
+    let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let (submission, revision) = load(&mut tx, id, shown).await?;
     transition(
@@ -400,23 +529,19 @@ async fn change_standing(
         now,
     )
     .await?;
-    let audited = match action {
-        Action::Suspend => {
-            client_suspended(&mut tx, &submission).await?;
-            Kind::Suspended
-        }
-        Action::Reinstate => {
-            client_reinstated(&mut tx, &submission).await?;
-            Kind::Reinstated
-        }
+    let (audited, event) = match action {
+        Action::Suspend => (Kind::Suspended, EventType::Suspended),
+        Action::Reinstate => (Kind::Reinstated, EventType::Reinstated),
         Action::Revoke => {
-            db::submissions::set_secret_hash(&mut tx, id, None, now).await?;
+            // Every secret stops, and no unused link can mint another.
+            db::secrets::end_all(&mut tx, id, now).await?;
             db::credentials::revoke_unused(&mut tx, id, now).await?;
-            client_revoked(&mut tx, &submission).await?;
-            Kind::Revoked
+            (Kind::Revoked, EventType::Revoked)
         }
         _ => unreachable!("change_standing is only called with Suspend, Reinstate or Revoke"),
     };
+    // After the change: the event's data is the client's export entry as it now stands.
+    feed::record(&mut tx, ctx.public_url, id, event, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
     let email = StandingChanged {
@@ -435,26 +560,5 @@ async fn change_standing(
         change = action.past(),
         "client standing changed"
     );
-    Ok(())
-}
-
-async fn client_suspended(
-    _conn: &mut SqliteConnection,
-    _submission: &SubmissionRow,
-) -> sqlx::Result<()> {
-    Ok(())
-}
-
-async fn client_reinstated(
-    _conn: &mut SqliteConnection,
-    _submission: &SubmissionRow,
-) -> sqlx::Result<()> {
-    Ok(())
-}
-
-async fn client_revoked(
-    _conn: &mut SqliteConnection,
-    _submission: &SubmissionRow,
-) -> sqlx::Result<()> {
     Ok(())
 }

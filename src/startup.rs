@@ -36,6 +36,7 @@ pub struct Application {
     server: Server,
     mail_worker: Worker,
     mail_task: Option<WorkerHandle>,
+    feed_worker: Option<crate::feed::worker::FeedWorker>,
 }
 
 impl Application {
@@ -84,11 +85,28 @@ impl Application {
                 idle: settings.body_idle_timeout,
             },
             uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
+            clock: settings.clock.clone(),
+            secret_lifetime: settings.secret_lifetime_days * 86_400,
+            feed_wake: Default::default(),
             staff_mfa: settings.staff_mfa,
             totp_seal: KeySeal::new(session_key.expose_secret()),
         });
 
         spawn_housekeeping(state.clone().into_inner());
+        crate::expiry::spawn(state.clone().into_inner());
+        let feed_worker = settings.provision.clone().map(|provision| {
+            crate::feed::worker::FeedWorker::new(
+                db.write.clone(),
+                provision,
+                settings.clock.clone(),
+                state.feed_wake.clone(),
+            )
+        });
+        if let Some(worker) = &feed_worker
+            && settings.run_feed_worker
+        {
+            worker.clone().spawn();
+        }
         let transport = MailTransport::from_settings(&settings)?;
         let mail_worker = Worker::new(
             db.write.clone(),
@@ -96,6 +114,7 @@ impl Application {
             transport,
             settings.mail_from.clone(),
             state.outbox.seal().clone(),
+            settings.clock.clone(),
         );
         let mail_task = settings
             .run_mail_worker
@@ -132,6 +151,7 @@ impl Application {
             server,
             mail_worker,
             mail_task,
+            feed_worker,
         })
     }
 
@@ -158,6 +178,11 @@ impl Application {
     }
 
     /// Stops the server from outside (tests simulate a restart with it).
+    /// A handle on the feed worker (with PROVISION_URL set), to step it by hand.
+    pub fn feed_worker(&self) -> Option<crate::feed::worker::FeedWorker> {
+        self.feed_worker.clone()
+    }
+
     pub fn server_handle(&self) -> ServerHandle {
         self.server.handle()
     }

@@ -8,6 +8,7 @@ use crate::auth::csrf::CsrfKey;
 use crate::auth::mfa::{KeySeal, MfaPolicy};
 use crate::auth::password::HashingPool;
 use crate::client_addr::{RateLimit, TrustedProxies};
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
@@ -43,6 +44,12 @@ pub struct AppState {
     pub body_timeouts: BodyTimeouts,
     /// Registration forms being read and their logos checked.
     pub uploads: Uploads,
+    /// The time secrets and the feed run on (tests move it).
+    pub clock: Clock,
+    /// `SECRET_LIFETIME_DAYS`, in seconds.
+    pub secret_lifetime: i64,
+    /// Wakes the feed's delivery worker (a staff retry; new events).
+    pub feed_wake: std::sync::Arc<tokio::sync::Notify>,
     /// `STAFF_MFA` (SPEC §9).
     pub staff_mfa: MfaPolicy,
     /// Seals staff TOTP keys under a key derived from the session key.

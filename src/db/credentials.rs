@@ -9,6 +9,8 @@ pub struct LinkRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The link came from an overlapping rotation: its secret starts the overlap.
+    pub overlap: bool,
     pub client_id: Option<String>,
     pub client_name: String,
 }
@@ -19,14 +21,16 @@ pub async fn insert(
     submission_id: i64,
     now: i64,
     expires_at: i64,
+    overlap: bool,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at)
-         VALUES (?, ?, ?, ?)",
+        "INSERT INTO credential_links (token_hash, submission_id, created_at, expires_at, overlap)
+         VALUES (?, ?, ?, ?, ?)",
         token_hash,
         submission_id,
         now,
         expires_at,
+        overlap,
     )
     .execute(conn)
     .await?;
@@ -36,9 +40,10 @@ pub async fn insert(
 pub async fn find(conn: &mut SqliteConnection, token_hash: &str) -> sqlx::Result<Option<LinkRow>> {
     sqlx::query_as!(
         LinkRow,
-        "SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at, s.client_id, s.client_name
+        r#"SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at,
+            l.overlap AS "overlap: bool", s.client_id, s.client_name
          FROM credential_links l JOIN submissions s ON s.id = l.submission_id
-         WHERE l.token_hash = ?",
+         WHERE l.token_hash = ?"#,
         token_hash,
     )
     .fetch_optional(conn)

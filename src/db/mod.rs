@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod credentials;
+pub mod feed;
 pub mod invitations;
 pub mod logos;
 pub mod mfa;
 pub mod outbox;
+pub mod secrets;
 pub mod staff;
 pub mod submissions;
 

@@ -24,8 +24,6 @@ pub struct SubmissionRow {
     pub status_note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
-    pub secret_hash: Option<String>,
-    pub secret_issued_at: Option<i64>,
     pub decided_by: Option<String>,
 }
 
@@ -251,40 +249,6 @@ pub async fn set_client_id(
     Ok(())
 }
 
-/// Store the hash of a newly revealed secret (issued now), or `None`: no secret works.
-pub async fn set_secret_hash(
-    conn: &mut SqliteConnection,
-    id: i64,
-    hash: Option<&str>,
-    now: i64,
-) -> sqlx::Result<()> {
-    let issued_at = hash.map(|_| now);
-    sqlx::query!(
-        "UPDATE submissions SET secret_hash = ?, secret_issued_at = ?, updated_at = ? WHERE id = ?",
-        hash,
-        issued_at,
-        now,
-        id,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The stored hash of an approved client's secret, if one has been revealed.
-pub async fn secret_hash(
-    conn: &mut SqliteConnection,
-    client_id: &str,
-) -> sqlx::Result<Option<String>> {
-    let stored = sqlx::query_scalar!(
-        "SELECT secret_hash FROM submissions WHERE client_id = ? AND status = 'approved'",
-        client_id,
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(stored.flatten())
-}
-
 pub async fn add_event(
     conn: &mut SqliteConnection,
     submission_id: i64,
@@ -314,7 +278,7 @@ pub async fn find_by_token(
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
-            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.status_note, s.created_at, s.updated_at,
             s.decided_by
          FROM status_tokens t JOIN submissions s ON s.id = t.submission_id
          WHERE t.token_hash = ?"#,
@@ -328,7 +292,7 @@ pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<S
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
-            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.status_note, s.created_at, s.updated_at,
             s.decided_by
          FROM submissions s WHERE s.id = ?"#,
         id,
@@ -477,7 +441,7 @@ pub async fn find_by_client_id(
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
-            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.status_note, s.created_at, s.updated_at,
             s.decided_by
          FROM submissions s
          WHERE s.client_id = ? AND s.status IN ('approved', 'suspended', 'revoked')"#,
@@ -493,7 +457,7 @@ pub async fn clients(conn: &mut SqliteConnection, all: bool) -> sqlx::Result<Vec
     sqlx::query_as!(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
-            s.status_note, s.created_at, s.updated_at, s.secret_hash, s.secret_issued_at,
+            s.status_note, s.created_at, s.updated_at,
             s.decided_by
          FROM submissions s
          WHERE s.status = 'approved' OR (? AND s.status IN ('suspended', 'revoked'))

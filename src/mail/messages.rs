@@ -229,11 +229,13 @@ impl Rejected {
     }
 }
 
-/// Staff rotated the client secret: the old one stopped working, here is a new one-time link.
+/// The client secret was rotated: here is a new one-time link. With `overlap` the current
+/// secret keeps working for 7 days after the new one is revealed; otherwise it stopped at once.
 pub struct SecretRotated {
     pub client_name: String,
     pub client_id: String,
     pub credentials_url: String,
+    pub overlap: bool,
 }
 
 message_templates!(
@@ -250,6 +252,37 @@ impl SecretRotated {
             text: SecretRotatedText { m: self }.render()?,
             html: SecretRotatedHtml { m: self }.render()?,
             links: vec![self.credentials_url.clone()],
+        })
+    }
+}
+
+/// A client secret expires soon: when, and how to rotate before it does.
+pub struct SecretExpiring {
+    pub client_name: String,
+    pub client_id: String,
+    pub days: i64,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub status_url: String,
+}
+
+message_templates!(
+    SecretExpiring,
+    SecretExpiringText = "mail/secret_expiring.txt",
+    SecretExpiringHtml = "mail/secret_expiring.html"
+);
+
+impl SecretExpiring {
+    pub fn render(&self) -> askama::Result<Email> {
+        Ok(Email {
+            kind: "secret_expiring",
+            subject: format!(
+                "The client secret of {} expires in {} days",
+                self.client_name, self.days
+            ),
+            text: SecretExpiringText { m: self }.render()?,
+            html: SecretExpiringHtml { m: self }.render()?,
+            links: vec![self.status_url.clone()],
         })
     }
 }
@@ -385,6 +418,7 @@ mod tests {
             client_name: EVIL.into(),
             client_id: "0b7e3a52-3a4c-4a8e-9f57-6a1c8f0e2d11".into(),
             credentials_url: CREDENTIALS.into(),
+            overlap: false,
         }
         .render()
         .unwrap();

@@ -17,6 +17,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::db;
 use crate::db::outbox::{MAX_ATTEMPTS, OutboxRow};
 use crate::mail::seal::LinkSeal;
@@ -48,6 +49,8 @@ pub struct Worker {
     from: Mailbox,
     /// Opens the sealed links of a message just before it is sent.
     seal: LinkSeal,
+    /// Mail queued at a moved clock's time is due by that clock.
+    clock: Clock,
 }
 
 /// What one step did with the message it claimed.
@@ -88,6 +91,7 @@ impl Worker {
         transport: MailTransport,
         from: Mailbox,
         seal: LinkSeal,
+        clock: Clock,
     ) -> Worker {
         Worker {
             db,
@@ -95,6 +99,7 @@ impl Worker {
             transport,
             from,
             seal,
+            clock,
         }
     }
 
@@ -114,7 +119,7 @@ impl Worker {
     ) -> anyhow::Result<Vec<Delivery>> {
         let claimed = {
             let mut conn = self.db.acquire().await?;
-            db::outbox::claim(&mut conn, db::now(), LEASE_SECS, limit).await?
+            db::outbox::claim(&mut conn, self.clock.now(), LEASE_SECS, limit).await?
         };
         let started = Instant::now();
         let mut tried = Vec::with_capacity(claimed.len());
@@ -137,7 +142,7 @@ impl Worker {
         let mut recorded = Vec::with_capacity(tried.len());
         for (row, outcome) in &tried {
             recorded.push(match outcome {
-                Outcome::Sent => db::outbox::mark_sent(&mut tx, row, db::now()).await?,
+                Outcome::Sent => db::outbox::mark_sent(&mut tx, row, self.clock.now()).await?,
                 Outcome::Retrying {
                     next_attempt_at,
                     error,
@@ -186,7 +191,7 @@ impl Worker {
                 error: format!("gave up after {} attempts: {error}", row.attempts),
             },
             Err(SendError::Transient(error)) => Outcome::Retrying {
-                next_attempt_at: db::now() + backoff_secs(row.attempts),
+                next_attempt_at: self.clock.now() + backoff_secs(row.attempts),
                 error,
             },
         }

@@ -39,7 +39,7 @@ pub async fn show(
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
-    let link = credentials::inspect(&state.db.read, &token)
+    let link = credentials::inspect(&state.db.read, &token, state.clock.now())
         .await?
         .ok_or(AppError::NotFound)?;
     respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
@@ -61,12 +61,21 @@ pub async fn reveal(
     token: web::Path<Token>,
     _: CsrfForm<TokenOnly>,
 ) -> Result<HttpResponse, AppError> {
-    let outcome = credentials::reveal(&state.db.write, &token)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let outcome = credentials::reveal(
+        &state.db.write,
+        &token,
+        &credentials::Issue {
+            now: state.clock.now(),
+            lifetime: state.secret_lifetime,
+            public_url: &state.public_url,
+        },
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
     let response = match outcome {
         Ok(revealed) => {
             tracing::info!(client_id = %revealed.client_id, "client secret revealed");
+            state.feed_wake.notify_one();
             respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
                 CredentialsPage {
                     client_name: &revealed.client_name,
@@ -79,7 +88,7 @@ pub async fn reveal(
             })?
         }
         Err(link_state) => {
-            let link = credentials::inspect(&state.db.read, &token)
+            let link = credentials::inspect(&state.db.read, &token, state.clock.now())
                 .await?
                 .ok_or(AppError::NotFound)?;
             respond_with_form(&req, &state, StatusCode::GONE, |csrf_token| {

@@ -27,6 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logos/{id}.png", read().to(logos::serve))
         .route("/submissions/{token}", read().to(submissions::status))
         .route(
+            "/submissions/{token}/rotate-secret",
+            web::post().to(submissions::rotate_secret),
+        )
+        .route(
             "/submissions/{token}/edit",
             read().to(submissions::edit_form),
         )

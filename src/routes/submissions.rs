@@ -15,7 +15,7 @@ use crate::domain::status::Status;
 use crate::error::{AppError, Conflict, Gone};
 // The `utc` filter of the templates below.
 use crate::filters;
-use crate::routes::page::{render_private, respond_with_form};
+use crate::routes::page::respond_with_form;
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
 use crate::routes::register::FormPage;
 use crate::routes::view::ConsentPreview;
@@ -31,9 +31,44 @@ struct StatusPage {
     revision: Revision,
     events: Vec<EventRow>,
     preview: ConsentPreview,
+    /// An active confidential client: the partner may start an overlapping rotation.
+    can_rotate: bool,
+    csrf_token: String,
+}
+
+/// `POST /submissions/{token}/rotate-secret`: an overlapping rotation started by the partner,
+/// once a day; the new link goes to the contacts by email, never onto the page.
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    token: web::Path<Token>,
+    _: crate::auth::csrf::CsrfForm<crate::auth::csrf::TokenOnly>,
+) -> Result<HttpResponse, AppError> {
+    use crate::review::{self, PartnerRotationError, ReviewContext};
+    let ctx = ReviewContext {
+        public_url: &state.public_url,
+        env: state.env,
+        scopes: &state.scopes,
+        outbox: &state.outbox,
+        clock: &state.clock,
+    };
+    match review::partner_rotate(&state.db.write, &token, &ctx).await {
+        Ok(()) => {
+            state.outbox.wake_worker();
+            state.feed_wake.notify_one();
+            Ok(HttpResponse::SeeOther()
+                .insert_header((LOCATION, format!("/submissions/{}", &*token)))
+                .finish())
+        }
+        Err(PartnerRotationError::NotFound) => Err(AppError::NotFound),
+        Err(PartnerRotationError::NoSecret) => Err(Conflict::NoSecretToRotate.into()),
+        Err(PartnerRotationError::TooSoon) => Err(crate::error::Limited::PartnerRotation.into()),
+        Err(PartnerRotationError::Database(e)) => Err(e.into()),
+        Err(PartnerRotationError::Review(e)) => Err(AppError::Internal(e.into())),
+    }
 }
 
 pub async fn status(
+    req: HttpRequest,
     state: web::Data<AppState>,
     token: web::Path<Token>,
 ) -> Result<HttpResponse, AppError> {
@@ -44,15 +79,20 @@ pub async fn status(
     let revision = db::submissions::current_revision(&mut conn, &submission).await?;
     let events = db::submissions::events(&mut conn, submission.id).await?;
     let preview = ConsentPreview::from_revision(&revision, &state.scopes);
-    let page = StatusPage {
-        token: token.to_string(),
-        status: submission.status,
-        submission,
-        revision,
-        events,
-        preview,
-    };
-    render_private(StatusCode::OK, &page)
+    let can_rotate = crate::review::can_rotate(submission.status, &revision);
+    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
+        StatusPage {
+            token: token.to_string(),
+            status: submission.status,
+            submission,
+            revision,
+            events,
+            preview,
+            can_rotate,
+            csrf_token: csrf_token.to_owned(),
+        }
+        .render()
+    })
 }
 
 /// The submission behind a status token, if it is waiting for the partner's changes.

@@ -24,14 +24,19 @@ async fn contacts(app: &TestApp) -> usize {
         .await as usize
 }
 
-/// The secret hash the client's row holds, whatever its status.
+/// The hash of the client's newest secret that is still valid, whatever its status.
 async fn stored_hash(app: &TestApp, client_id: &str) -> Option<String> {
     let mut conn = app.db.acquire().await.unwrap();
-    partner_registry::db::submissions::find_by_client_id(&mut conn, client_id)
+    let submission = partner_registry::db::submissions::find_by_client_id(&mut conn, client_id)
         .await
         .unwrap()
-        .expect("the client")
-        .secret_hash
+        .expect("the client");
+    partner_registry::db::secrets::valid(&mut conn, submission.id, partner_registry::db::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .map(|secret| secret.hash)
 }
 
 async fn status_of(app: &TestApp, status_path: &str) -> (String, Vec<String>) {

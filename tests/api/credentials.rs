@@ -21,9 +21,15 @@ async fn approved_client(app: &TestApp) -> (i64, String, String) {
 /// The secret hash stored for `client_id` now (what a token endpoint compares with).
 async fn stored_hash(app: &TestApp, client_id: &str) -> Option<String> {
     let mut conn = app.db.acquire().await.unwrap();
-    partner_registry::db::submissions::secret_hash(&mut conn, client_id)
-        .await
-        .unwrap()
+    partner_registry::db::secrets::valid_hashes_of_client(
+        &mut conn,
+        client_id,
+        partner_registry::db::now(),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .next()
 }
 
 /// Make every credentials link of the app expire now (the only way these tests move time).
@@ -219,13 +225,15 @@ async fn a_link_without_its_anti_forgery_token_reveals_nothing() {
 }
 
 #[tokio::test]
-async fn rotating_stops_the_old_secret_at_once_and_emails_a_new_link() {
+async fn rotating_immediately_stops_the_old_secret_at_once_and_emails_a_new_link() {
     let app = spawn_app().await;
     let (id, client_id, path) = approved_client(&app).await;
     let page = Html::parse_document(&reveal(&app, &path).await.text().await.unwrap());
     let old_secret = select(&page, "[data-secret]").remove(0);
 
-    let response = app.decide(id, "rotate-secret", &[]).await;
+    let response = app
+        .decide(id, "rotate-secret", &[("mode", "immediate")])
+        .await;
     assert_eq!(response.status(), 303);
     assert!(!app.verify_secret(&client_id, &old_secret).await);
     let rotated = app.delivered("secret_rotated").await;

@@ -497,12 +497,20 @@ impl TestApp {
 
     /// Does `secret` belong to `client_id` now? What a token endpoint would ask.
     pub async fn verify_secret(&self, client_id: &str, secret: &str) -> bool {
+        self.verify_secret_at(client_id, secret, partner_registry::db::now())
+            .await
+    }
+
+    /// Is `secret` one of the valid secrets of `client_id` at `now` (two overlap after a
+    /// rotation)?
+    pub async fn verify_secret_at(&self, client_id: &str, secret: &str, now: i64) -> bool {
         use partner_registry::credentials::hash_secret;
         let mut conn = self.db.acquire().await.unwrap();
-        let stored = partner_registry::db::submissions::secret_hash(&mut conn, client_id)
-            .await
-            .unwrap();
-        stored == Some(hash_secret(&secret.to_owned().into()))
+        let valid =
+            partner_registry::db::secrets::valid_hashes_of_client(&mut conn, client_id, now)
+                .await
+                .unwrap();
+        valid.contains(&hash_secret(&secret.to_owned().into()))
     }
 
     /// Staff sessions stored now, signed in or not yet expired.

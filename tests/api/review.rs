@@ -402,7 +402,7 @@ async fn the_export_uses_rfc_7591_names_and_never_the_secret() {
         "token_endpoint_auth_method",
         "initiate_login_uri",
         "settings_uri",
-        "subject_type",
+        "subject_type_preference",
         "pkce_required",
     ] {
         assert!(client.get(key).is_some(), "{key}");

@@ -40,6 +40,12 @@ struct DetailPage {
     emails: Vec<OutboxRow>,
     preview: ConsentPreview,
     can_rotate: bool,
+    /// The client's valid secrets, newest first (hashes and expiry only).
+    secrets: Vec<db::secrets::SecretRow>,
+    /// The client's feed events and how their delivery went, oldest first.
+    feed: Vec<db::feed::EventRow>,
+    /// Some event still waits for delivery (staff can retry now).
+    feed_pending: bool,
     error: Option<String>,
     /// The error is a 409: the submission moved on since the reviewer's page was drawn.
     conflict: bool,
@@ -58,6 +64,8 @@ async fn page(
     let revisions = db::submissions::revisions(&mut conn, id).await?;
     let events = db::submissions::events(&mut conn, id).await?;
     let emails = db::outbox::for_submission(&mut conn, id).await?;
+    let secrets = db::secrets::valid(&mut conn, id, state.clock.now()).await?;
+    let feed = db::feed::of_submission(&mut conn, id).await?;
     drop(conn);
     let current = revisions
         .iter()
@@ -91,6 +99,9 @@ async fn page(
         revisions: views,
         events,
         emails,
+        secrets,
+        feed_pending: feed.iter().any(|e| e.state == "pending"),
+        feed,
         error,
         conflict: false,
     })
@@ -116,6 +127,9 @@ pub struct DecisionForm {
     /// The reject form calls it `reason`, the request-changes form `message`.
     #[serde(default, alias = "message")]
     reason: String,
+    /// Rotation: `overlap` (the default) or `immediate`.
+    #[serde(default)]
+    mode: String,
 }
 
 /// What a reviewer can decide from the detail page.
@@ -141,6 +155,7 @@ fn context(state: &AppState) -> ReviewContext<'_> {
         env: state.env,
         scopes: &state.scopes,
         outbox: &state.outbox,
+        clock: &state.clock,
     }
 }
 
@@ -155,12 +170,15 @@ async fn outcome(
         Ok(()) => {
             // Every decision queues email: send it now rather than at the worker's next poll.
             state.outbox.wake_worker();
+            state.feed_wake.notify_one();
             return Ok(see_other(&format!("/staff/submissions/{id}")));
         }
         Err(ReviewError::NotFound) => return Err(AppError::NotFound),
         Err(ReviewError::Database(e)) => return Err(e.into()),
         Err(ReviewError::Template(e)) => return Err(e.into()),
-        Err(e @ ReviewError::InvalidNote(_)) => (StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e @ (ReviewError::InvalidNote(_) | ReviewError::InvalidMode)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, e)
+        }
         Err(e) => (StatusCode::CONFLICT, e),
     };
     let mut page = page(state, staff, id, Some(status.1.to_string())).await?;
@@ -190,7 +208,10 @@ async fn decide(
         Decision::RequestChanges => {
             review::request_changes(db, id, shown, &form.reason, by, ctx).await
         }
-        Decision::RotateSecret => review::rotate_secret(db, id, shown, by, ctx).await,
+        Decision::RotateSecret => match review::RotationMode::parse(&form.mode) {
+            Ok(mode) => review::rotate_secret(db, id, shown, mode, by, ctx).await,
+            Err(e) => Err(e),
+        },
         Decision::Suspend => review::suspend(db, id, shown, &form.reason, by, ctx).await,
         Decision::Reinstate => review::reinstate(db, id, shown, by, ctx).await,
         Decision::Revoke => review::revoke(db, id, shown, &form.reason, by, ctx).await,
@@ -266,4 +287,19 @@ pub async fn retry_email(
     db::outbox::retry(&mut conn, *id).await?;
     state.outbox.wake_worker();
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
+}
+
+/// Staff retry a client's feed deliveries now (the worker would retry on its own, later).
+pub async fn retry_feed(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _: CsrfForm<TokenOnly, StaffUser>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.db.write.acquire().await?;
+    db::submissions::find(&mut conn, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::feed::retry_now(&mut conn, *id, state.clock.now()).await?;
+    state.feed_wake.notify_one();
+    Ok(see_other(&format!("/staff/submissions/{id}")))
 }

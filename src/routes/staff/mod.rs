@@ -4,6 +4,7 @@ mod account;
 mod accounts;
 mod audit;
 mod detail;
+mod events;
 mod export;
 mod me;
 mod queue;
@@ -99,6 +100,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/staff/submissions/{id}/revoke",
             web::post().to(detail::revoke),
         )
+        .route(
+            "/staff/submissions/{id}/retry-feed",
+            web::post().to(detail::retry_feed),
+        )
+        .route("/staff/events.json", web::get().to(events::list))
         .route(
             "/staff/outbox/{id}/retry",
             web::post().to(detail::retry_email),
