@@ -45,7 +45,12 @@ def status_for():
             return status
     return STATUSES[-1][0]
 
-submissions, revisions, events, status_tokens = [], [], [], []
+# Secrets moved from two columns of `submissions` into `client_secrets` (migration
+# 20261204030000); the seeder writes whichever schema the binary under test created.
+columns = {row[1] for row in con.execute("PRAGMA table_info(submissions)")}
+secrets_in_submissions = "secret_hash" in columns
+
+submissions, revisions, events, status_tokens, client_secrets = [], [], [], [], []
 first_id = (con.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]) + 1
 for i in range(n):
     sid = first_id + i
@@ -61,11 +66,15 @@ for i in range(n):
     # Only a token's hash is stored (migration 20261202110000_tokens_hashed).
     token_hash = hashlib.sha256(secrets.token_urlsafe(24).encode()).hexdigest()
     status_tokens.append((token_hash, sid, created))
-    submissions.append((
-        sid, token_hash, status, 1, name, ", ".join(contacts), client_id, note,
-        created, created, "sha256:" + secrets.token_hex(32) if client_id and confidential else None,
-        created if client_id and confidential else None, "Ada" if status != "pending" else None,
-    ))
+    secret_hash = "sha256:" + secrets.token_hex(32) if client_id and confidential else None
+    row = (sid, token_hash, status, 1, name, ", ".join(contacts), client_id, note, created, created)
+    decided_by = "Ada" if status != "pending" else None
+    if secrets_in_submissions:
+        submissions.append(row + (secret_hash, created if secret_hash else None, decided_by))
+    else:
+        submissions.append(row + (decided_by,))
+        if secret_hash:
+            client_secrets.append((sid, secret_hash, created, created + 365 * 86400))
     revisions.append((
         sid, 1, name, f"https://{host}/", logo_id, f"https://{host}/terms", f"https://{host}/privacy",
         json.dumps(contacts), f"https://{host}/connect", f"https://{host}/settings",
@@ -75,12 +84,24 @@ for i in range(n):
     ))
     events.append((sid, created, "partner", "submitted", None))
 
-con.executemany(
-    """INSERT INTO submissions (id, token, status, revision, client_name, contacts, client_id,
-        status_note, created_at, updated_at, secret_hash, secret_issued_at, decided_by)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-    submissions,
-)
+if secrets_in_submissions:
+    con.executemany(
+        """INSERT INTO submissions (id, token, status, revision, client_name, contacts, client_id,
+            status_note, created_at, updated_at, secret_hash, secret_issued_at, decided_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        submissions,
+    )
+else:
+    con.executemany(
+        """INSERT INTO submissions (id, token, status, revision, client_name, contacts, client_id,
+            status_note, created_at, updated_at, decided_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        submissions,
+    )
+    con.executemany(
+        "INSERT INTO client_secrets (submission_id, hash, issued_at, expires_at) VALUES (?, ?, ?, ?)",
+        client_secrets,
+    )
 con.executemany(
     """INSERT INTO revisions (submission_id, number, client_name, client_uri, logo_id, tos_uri,
         policy_uri, contacts, initiation_uri, settings_uri, client_type, redirect_uris, scopes,
