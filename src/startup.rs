@@ -84,6 +84,7 @@ impl Application {
                 whole: settings.body_timeout,
                 idle: settings.body_idle_timeout,
             },
+            blank_form: Default::default(),
             uploads: Uploads::new(settings.upload_slot_wait, LogoChecker::start(cores)?),
             clock: settings.clock.clone(),
             secret_lifetime: settings.secret_lifetime_days * 86_400,

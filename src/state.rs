@@ -42,6 +42,8 @@ pub struct AppState {
     pub setup_token_hash: Option<String>,
     /// How long any form's body may take to arrive.
     pub body_timeouts: BodyTimeouts,
+    /// `GET /register`'s empty form, rendered once (see `BlankForm` for the figure).
+    pub blank_form: crate::routes::blank_form::BlankForm,
     /// Registration forms being read and their logos checked.
     pub uploads: Uploads,
     /// The time secrets and the feed run on (tests move it).

@@ -1,6 +1,7 @@
 //! One module per page or group of pages.
 
 pub mod assets;
+pub mod blank_form;
 mod credentials;
 pub mod form;
 mod links;

@@ -13,7 +13,7 @@ use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
 use crate::error::{AppError, Limited};
 use crate::mail::messages::Receipt;
-use crate::routes::page::respond_with_form;
+use crate::routes::page::{Caching, respond, respond_with_form};
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
 use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
@@ -46,9 +46,16 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         pkce: "supported".into(),
         ..Default::default()
     };
-    respond_with_form(&req, &state, StatusCode::OK, |csrf_token| {
-        new_form_page(&state, &input, &FieldErrors::default(), csrf_token, None).render()
-    })
+    let csrf = state.csrf.session(&req);
+    let body = state.blank_form.page(&csrf.token, |token| {
+        new_form_page(&state, &input, &FieldErrors::default(), token, None).render()
+    })?;
+    Ok(respond(
+        StatusCode::OK,
+        body,
+        Caching::NoStore,
+        csrf.new_cookie,
+    ))
 }
 
 fn new_form_page<'a>(
