@@ -7,6 +7,10 @@
 //! transaction while holding SQLite's write lock, and the other registrations queued behind it
 //! with the cores half idle (measured: 20–30 % idle at 300 registrations/s). Here the checks
 //! use whatever CPU the request path leaves, one thread per core.
+//!
+//! Measured against the same build with each check on tokio's `spawn_blocking` instead
+//! (`ONLY=b scripts/bench.sh`, 2026-12-04, quiet machine, 3 × 5 s): 526 registrations/s on
+//! the blocking pool, 690–695 /s here (+31 %), so the private threads stay.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
