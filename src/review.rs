@@ -468,8 +468,8 @@ pub async fn rotate_in(
     Ok(())
 }
 
-/// Suspend an active client (`reason` required): it stays registered, but `clients.json`
-/// stops listing it and its secret stops matching (`db::submissions::secret_hash`).
+/// Suspend an active client (`reason` required): it stays registered, `clients.json` stops
+/// listing it, and the feed tells the authorization server (`client.suspended`).
 pub async fn suspend(
     pool: &SqlitePool,
     id: i64,
@@ -493,8 +493,8 @@ pub async fn reinstate(
     change_standing(pool, id, shown, Action::Reinstate, None, by, ctx).await
 }
 
-/// Revoke an active or suspended client (`reason` required). Final: the secret hash is
-/// cleared, unused credential links stop working, and the edit page is closed for good.
+/// Revoke an active or suspended client (`reason` required). Final: every secret ends,
+/// unused credential links stop working, and the edit page is closed for good.
 pub async fn revoke(
     pool: &SqlitePool,
     id: i64,
