@@ -147,7 +147,30 @@ async fn every_page_passes_the_nu_html_checker() {
     pages
         .save("credentials-used", app.get(&credentials).await, 200)
         .await;
-    assert_eq!(pages.count(), 19);
+
+    // Lost links (SPEC §7): the form and its answer; a suspended client on the staff page.
+    pages.save("links", app.get("/links").await, 200).await;
+    let token = app.csrf_token("/links").await;
+    let asked = app
+        .client
+        .post(app.url("/links"))
+        .form(&[("email", "ops@ledgerly.example"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    pages.save("links-sent", asked, 200).await;
+    let suspended = app
+        .decide(approved, "suspend", &[("reason", "A report of abuse.")])
+        .await;
+    assert_eq!(suspended.status(), 303);
+    pages
+        .save(
+            "detail-suspended",
+            app.get(&format!("/staff/submissions/{approved}")).await,
+            200,
+        )
+        .await;
+    assert_eq!(pages.count(), 22);
 
     let errors = nu_errors(pages.dir.path());
     assert!(errors.is_empty(), "the Nu HTML Checker found:\n{errors}");
