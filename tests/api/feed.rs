@@ -307,3 +307,37 @@ async fn a_restart_in_the_middle_of_a_backlog_loses_nothing_and_keeps_the_order(
     );
     let _ = second;
 }
+
+#[tokio::test]
+async fn suspend_reinstate_and_revoke_each_reach_the_feed_with_the_client_as_it_then_stands() {
+    let (app, _clock) = spawn_with_clock(|_| {}).await;
+    let (id, client_id) = approve(&app, |f| f).await;
+    let secret = reveal_secret(&app, &newest_link(&app, "approved").await).await;
+    let reason = [("reason", "A report of abuse.")];
+    assert_eq!(app.decide(id, "suspend", &reason).await.status(), 303);
+    assert_eq!(app.decide(id, "reinstate", &[]).await.status(), 303);
+    assert_eq!(app.decide(id, "revoke", &reason).await.status(), 303);
+
+    let events: serde_json::Value = app.get("/staff/events.json").await.json().await.unwrap();
+    let events = &events.as_array().unwrap()[2..];
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        ["client.suspended", "client.reinstated", "client.revoked"]
+    );
+    let states: Vec<&str> = events
+        .iter()
+        .map(|e| e["data"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["suspended", "active", "revoked"]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["data"]["client_id"] == client_id.as_str())
+    );
+    assert_eq!(listed_hashes(&events[1]["data"]), [hash_of(&secret)]);
+    assert!(
+        listed_hashes(&events[2]["data"]).is_empty(),
+        "a revoked client has no valid secret"
+    );
+}
