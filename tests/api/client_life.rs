@@ -72,25 +72,17 @@ async fn queue_ids(app: &TestApp, status: &str) -> Vec<String> {
     select(&page, "table.queue td code")
 }
 
-async fn reveal(app: &TestApp, path: &str) -> reqwest::Response {
-    let page = app.get_html(path).await;
-    let token = match attr(&page, "input[name=csrf_token]", "value") {
-        Some(token) => token,
-        None => app.csrf_token("/register").await,
-    };
-    app.client
-        .post(app.url(path))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_suspended_client_leaves_the_list_until_it_is_reinstated_and_each_step_is_emailed() {
     let app = spawn_app().await;
     let (id, status_path, credentials, client_id) = active_client(&app).await;
-    let page = Html::parse_document(&reveal(&app, &credentials).await.text().await.unwrap());
+    let page = Html::parse_document(
+        &app.reveal_credentials(&credentials)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     let secret = select(&page, "[data-secret]").remove(0);
     assert_eq!(
         listed(&app, "").await,
@@ -183,7 +175,7 @@ async fn revoking_clears_the_secret_ends_unused_links_and_closes_the_edit_page_f
     assert_eq!(response.status(), 303);
     assert_eq!(stored_hash(&app, &client_id).await, None);
     // The unused credentials link reveals nothing now.
-    let spent = reveal(&app, &credentials).await;
+    let spent = app.reveal_credentials(&credentials).await;
     assert_eq!(spent.status(), 410);
     let page = Html::parse_document(&spent.text().await.unwrap());
     assert!(!exists(&page, "[data-secret]"));
@@ -240,7 +232,13 @@ async fn revoking_clears_the_secret_ends_unused_links_and_closes_the_edit_page_f
 async fn a_suspended_client_can_be_revoked_and_a_revealed_secret_stops_working() {
     let app = spawn_app().await;
     let (id, _, credentials, client_id) = active_client(&app).await;
-    let page = Html::parse_document(&reveal(&app, &credentials).await.text().await.unwrap());
+    let page = Html::parse_document(
+        &app.reveal_credentials(&credentials)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     let secret = select(&page, "[data-secret]").remove(0);
     assert_eq!(
         app.decide(id, "suspend", &[("reason", "Review")])

@@ -50,14 +50,8 @@ pub async fn newest_link(app: &TestApp, kind: &str) -> String {
 /// Use a credentials link as the partner does and return the secret shown.
 pub async fn reveal_secret(app: &TestApp, path: &str) -> String {
     let page = app.get_html(path).await;
-    let token = attr(&page, "input[name=csrf_token]", "value").expect("a reveal form");
-    let response = app
-        .client
-        .post(app.url(path))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    assert!(exists(&page, "input[name=csrf_token]"), "a reveal form");
+    let response = app.reveal_credentials(path).await;
     assert_eq!(response.status(), 200);
     let page = Html::parse_document(&response.text().await.unwrap());
     select(&page, "[data-secret]").remove(0)

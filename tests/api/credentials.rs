@@ -40,21 +40,6 @@ async fn expire_links(app: &TestApp) {
         .unwrap();
 }
 
-async fn reveal(app: &TestApp, path: &str) -> reqwest::Response {
-    let page = app.get_html(path).await;
-    // A spent link has no form; a replayed POST carries the visitor's token from elsewhere.
-    let token = match attr(&page, "input[name=csrf_token]", "value") {
-        Some(token) => token,
-        None => app.csrf_token("/register").await,
-    };
-    app.client
-        .post(app.url(path))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn opening_the_link_shows_a_button_and_does_not_use_it_up() {
     let app = spawn_app().await;
@@ -80,7 +65,7 @@ async fn the_secret_is_revealed_once_and_only_its_hash_is_stored() {
     let app = spawn_app().await;
     let (_, client_id, path) = approved_client(&app).await;
 
-    let response = reveal(&app, &path).await;
+    let response = app.reveal_credentials(&path).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let page = Html::parse_document(&response.text().await.unwrap());
@@ -94,7 +79,7 @@ async fn the_secret_is_revealed_once_and_only_its_hash_is_stored() {
     assert!(app.verify_secret(&client_id, &secret).await);
     assert!(!app.verify_secret(&client_id, "guess").await);
 
-    let again = reveal(&app, &path).await;
+    let again = app.reveal_credentials(&path).await;
     assert_eq!(again.status(), 410);
     let page = Html::parse_document(&again.text().await.unwrap());
     assert!(!exists(&page, "[data-secret]"));
@@ -155,7 +140,7 @@ async fn a_post_to_a_link_replaced_by_a_rotation_gets_410_and_leaves_the_new_sec
     let rotated = app.delivered("secret_rotated").await;
     let new_link = link_in(&rotated[0].1, &app.url("/credentials/")).unwrap();
     let page = Html::parse_document(
-        &reveal(&app, new_link.strip_prefix(&app.address).unwrap())
+        &app.reveal_credentials(new_link.strip_prefix(&app.address).unwrap())
             .await
             .text()
             .await
@@ -228,7 +213,7 @@ async fn a_link_without_its_anti_forgery_token_reveals_nothing() {
 async fn rotating_immediately_stops_the_old_secret_at_once_and_emails_a_new_link() {
     let app = spawn_app().await;
     let (id, client_id, path) = approved_client(&app).await;
-    let page = Html::parse_document(&reveal(&app, &path).await.text().await.unwrap());
+    let page = Html::parse_document(&app.reveal_credentials(&path).await.text().await.unwrap());
     let old_secret = select(&page, "[data-secret]").remove(0);
 
     let response = app
@@ -242,7 +227,13 @@ async fn rotating_immediately_stops_the_old_secret_at_once_and_emails_a_new_link
     let new_path = new_link.strip_prefix(&app.address).unwrap().to_owned();
     assert_ne!(new_path, path);
 
-    let page = Html::parse_document(&reveal(&app, &new_path).await.text().await.unwrap());
+    let page = Html::parse_document(
+        &app.reveal_credentials(&new_path)
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
     let new_secret = select(&page, "[data-secret]").remove(0);
     assert_ne!(new_secret, old_secret);
     assert!(app.verify_secret(&client_id, &new_secret).await);

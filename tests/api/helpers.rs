@@ -435,6 +435,22 @@ impl TestApp {
     }
 
     /// Take a decision as a reviewer would: with the revision the detail page shows.
+    /// POST a credentials link's button, as the partner does. A spent link has no form; a
+    /// replayed POST then carries the visitor's token from elsewhere.
+    pub async fn reveal_credentials(&self, path: &str) -> Response {
+        let page = self.get_html(path).await;
+        let token = match attr(&page, "input[name=csrf_token]", "value") {
+            Some(token) => token,
+            None => self.csrf_token("/register").await,
+        };
+        self.client
+            .post(self.url(path))
+            .form(&[("csrf_token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn decide(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> Response {
         let revision = self.shown_revision(id).await;
         let mut form: Vec<(&str, &str)> = fields.to_vec();
