@@ -37,7 +37,7 @@ pub enum AppError {
     Busy(#[from] Busy),
     /// The registration form could not be read (its own status: 400, 408, 413 or 415).
     #[error(transparent)]
-    Form(#[from] crate::routes::form::FormError),
+    Form(#[from] crate::web::form::FormError),
     /// A small urlencoded form (sign-in, a staff action) could not be read.
     #[error(transparent)]
     SmallForm(#[from] crate::auth::csrf::SmallFormError),
@@ -217,4 +217,4 @@ impl ResponseError for AppError {
 /// as soon as a form is read or cut off; a few seconds spreads the retries.
 pub const BUSY_RETRY_AFTER_SECONDS: u32 = 5;
 
-pub use crate::routes::page::render;
+pub use crate::web::page::render;

@@ -23,9 +23,9 @@ use crate::mail::Outbox;
 use crate::mail::seal::LinkSeal;
 use crate::mail::transport::MailTransport;
 use crate::mail::worker::{Worker, WorkerHandle};
-use crate::routes::form::BodyTimeouts;
 use crate::state::AppState;
 use crate::uploads::Uploads;
+use crate::web::form::BodyTimeouts;
 use crate::{db, middleware, routes};
 
 pub struct Application {

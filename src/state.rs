@@ -13,8 +13,8 @@ use crate::db::Db;
 use crate::domain::AppEnv;
 use crate::domain::scopes::ScopeCatalogue;
 use crate::mail::Outbox;
-use crate::routes::form::BodyTimeouts;
 use crate::uploads::Uploads;
+use crate::web::form::BodyTimeouts;
 
 pub struct AppState {
     pub db: Db,

@@ -1,5 +1,5 @@
 //! The whole registration parse from a raw multipart body: the app's own streaming multipart
-//! reader (`routes::form::read_body`, with its limits), then `Registration::parse` with a fake
+//! reader (`web::form::read_body`, with its limits), then `Registration::parse` with a fake
 //! logo outcome (the logo check has its own target). No panic, limits kept, and whatever is
 //! accepted keeps the field rules.
 //!
@@ -18,7 +18,7 @@ use partner_registry::domain::AppEnv;
 use partner_registry::domain::logo::MAX_LOGO_BYTES;
 use partner_registry::domain::registration::{LogoId, Registration};
 use partner_registry::domain::scopes::ScopeCatalogue;
-use partner_registry::routes::form::{MAX_BODY_BYTES, Upload, read_body};
+use partner_registry::web::form::{MAX_BODY_BYTES, Upload, read_body};
 
 thread_local! {
     static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()

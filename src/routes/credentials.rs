@@ -12,9 +12,9 @@ use crate::auth::csrf::{CsrfForm, TokenOnly};
 use crate::credentials::{self, LinkState};
 use crate::error::AppError;
 // The `utc` filter of the templates below.
-use crate::filters;
-use crate::routes::page::respond_with_form;
 use crate::state::AppState;
+use crate::views::filters;
+use crate::web::page::respond_with_form;
 
 #[derive(Template)]
 #[template(path = "credentials/show.html")]

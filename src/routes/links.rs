@@ -12,9 +12,9 @@ use crate::db;
 use crate::domain::contacts::ContactList;
 use crate::error::AppError;
 use crate::mail::messages::LostLinks;
-use crate::routes::page::respond_with_form;
 use crate::routes::register::check_rate_limit;
 use crate::state::AppState;
+use crate::web::page::respond_with_form;
 
 #[derive(Template)]
 #[template(path = "links/form.html")]

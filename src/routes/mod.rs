@@ -3,16 +3,13 @@
 pub mod assets;
 pub mod blank_form;
 mod credentials;
-pub mod form;
 mod links;
 mod logos;
 mod meta;
-pub mod page;
 mod pipeline;
 mod register;
 pub mod staff;
 mod submissions;
-pub mod view;
 
 use actix_web::web;
 

@@ -9,8 +9,8 @@ use crate::db;
 use crate::domain::logo::{Logo, LogoError};
 use crate::domain::registration::{FieldErrors, LogoId, Registration};
 use crate::error::AppError;
-use crate::routes::form::{self, RegistrationForm, Upload};
 use crate::state::AppState;
+use crate::web::form::{self, RegistrationForm, Upload};
 
 /// A logo that passed its checks and waits for the rest of the form.
 pub struct HeldLogo {

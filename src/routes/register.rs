@@ -13,10 +13,10 @@ use crate::domain::registration::{FieldErrors, RegistrationInput};
 use crate::domain::scopes::ScopeCatalogue;
 use crate::error::{AppError, Limited};
 use crate::mail::messages::Receipt;
-use crate::routes::page::{Caching, respond, respond_with_form};
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
-use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
+use crate::views::ConsentPreview;
+use crate::web::page::{Caching, respond, respond_with_form};
 
 #[derive(Template)]
 #[template(path = "register/form.html", whitespace = "minimize")]

@@ -14,12 +14,12 @@ use crate::domain::revision::Revision;
 use crate::domain::status::Status;
 use crate::error::{AppError, Conflict, Gone};
 // The `utc` filter of the templates below.
-use crate::filters;
-use crate::routes::page::respond_with_form;
 use crate::routes::pipeline::{self, HeldLogo, Submitted, read_submission};
 use crate::routes::register::FormPage;
-use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
+use crate::views::ConsentPreview;
+use crate::views::filters;
+use crate::web::page::respond_with_form;
 
 #[derive(Template)]
 #[template(path = "submissions/status.html")]

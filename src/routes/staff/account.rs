@@ -18,9 +18,9 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, Busy, Conflict, Limited};
-use crate::routes::page::respond_with_form;
 use crate::routes::staff::see_other;
 use crate::state::AppState;
+use crate::web::page::respond_with_form;
 
 /// The login throttle: this many failures for one email within the window mean 429.
 pub const MAX_FAILURES: i64 = 5;

@@ -19,11 +19,11 @@ use crate::db::accounts::AccountRow;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, Busy, Conflict, render};
 // The `utc` filter of the templates below.
-use crate::filters;
 use crate::mail::messages::StaffInvitation;
-use crate::routes::page::respond_with_form;
 use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
+use crate::views::filters;
+use crate::web::page::respond_with_form;
 
 /// An invitation link works once, for this long (SPEC §9: 72 hours).
 pub const INVITATION_LIFETIME_SECONDS: i64 = 72 * 60 * 60;

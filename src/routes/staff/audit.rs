@@ -11,9 +11,9 @@ use crate::db;
 use crate::db::audit::{EntryRow, Kind};
 use crate::error::{AppError, BadAddress, render};
 // The `utc` filter of the templates below.
-use crate::filters;
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
+use crate::views::filters;
 
 pub const PAGE_SIZE: i64 = 50;
 

@@ -15,11 +15,11 @@ use crate::domain::revision::{Change, Flag, Revision};
 use crate::domain::status::{Action, Status};
 use crate::error::{AppError, render};
 // The `utc` filter of the templates below.
-use crate::filters;
 use crate::review::{self, ReviewContext, ReviewError};
 use crate::routes::staff::{StaffNav, see_other};
-use crate::routes::view::ConsentPreview;
 use crate::state::AppState;
+use crate::views::ConsentPreview;
+use crate::views::filters;
 
 pub struct RevisionView {
     pub revision: Revision,

@@ -17,10 +17,10 @@ use crate::client_addr::ClientAddr;
 use crate::db;
 use crate::db::audit::{Actor, Kind};
 use crate::error::{AppError, Busy, render};
-use crate::routes::page::respond_with_form;
 use crate::routes::staff::account::{FAILURE_WINDOW_SECONDS, MAX_FAILURES, check_login_rate};
 use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
+use crate::web::page::respond_with_form;
 
 /// The issuer an authenticator app shows beside the code.
 const ISSUER: &str = "Partner Registry";

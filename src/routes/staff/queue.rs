@@ -11,9 +11,9 @@ use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
 use crate::domain::status::Status;
 use crate::error::{AppError, BadAddress, render};
 // The `utc` filter of the templates below.
-use crate::filters;
 use crate::routes::staff::StaffNav;
 use crate::state::AppState;
+use crate::views::filters;
 
 #[derive(Deserialize)]
 pub struct QueueQuery {

@@ -1,5 +1,5 @@
 //! The askama filters every page shares. A template module brings them in with
-//! `use crate::filters;` (askama looks custom filters up as `filters::name`).
+//! `use crate::views::filters;` (askama looks custom filters up as `filters::name`).
 
 use askama::filters::Safe;
 use time::OffsetDateTime;

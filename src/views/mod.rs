@@ -1,4 +1,7 @@
-//! Small pieces of presentation shared by several pages.
+//! Small pieces of presentation shared by several pages; `filters` holds the askama filters
+//! every page shares.
+
+pub mod filters;
 
 use crate::domain::registration::RegistrationInput;
 use crate::domain::revision::Revision;
