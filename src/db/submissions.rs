@@ -360,18 +360,20 @@ pub async fn queue(
     // differ in their FROM clause and ORDER BY key, which no bound parameter can switch.
     // Built per request so each filter is a plain indexed condition: with (status, id) the
     // queue is an index range scan whatever the page depth, and a search walks the trigram
-    // index (migration 20261202190000) newest first instead of scanning the table.
+    // index newest first instead of scanning the table.
     let mut query = sqlx::QueryBuilder::new("SELECT s.* FROM ");
-    // The id the page is ordered and cut by. For a search it is the index's own rowid, so
-    // SQLite walks the trigram index newest first and stops at a full page (ordering by
-    // s.id instead sorted every match: ~100 ms for a common term).
-    let key = match search.map(SearchTerm::of) {
+    // What the page is ordered and cut by, and how "older than `before`" reads on it. A
+    // search orders by the trigram index's own rowid, so SQLite walks the index and stops at
+    // a full page (ordering by s.id instead sorted every match: ~100 ms for a common term).
+    // That rowid is minus the submission's id (migration 20261204041700): ascending is
+    // newest first, the direction FTS5 reads fastest.
+    let (key, older_than, order) = match search.map(SearchTerm::of) {
         Some(SearchTerm::Trigrams(phrase)) => {
             query
-                .push("submission_search JOIN submissions s ON s.id = submission_search.rowid")
+                .push("submission_search JOIN submissions s ON s.id = -submission_search.rowid")
                 .push(" WHERE submission_search MATCH ")
                 .push_bind(phrase);
-            "submission_search.rowid"
+            ("submission_search.rowid", " > -", "ASC")
         }
         Some(SearchTerm::Short(pattern)) => {
             query
@@ -382,21 +384,23 @@ pub async fn queue(
                 .push(" ESCAPE '\\' OR s.client_id LIKE ")
                 .push_bind(pattern)
                 .push(" ESCAPE '\\')");
-            "s.id"
+            ("s.id", " < ", "DESC")
         }
         None => {
             query.push("submissions s WHERE 1 = 1");
-            "s.id"
+            ("s.id", " < ", "DESC")
         }
     };
     if let Some(status) = status {
         query.push(" AND s.status = ").push_bind(status);
     }
     if let Some(before) = before {
-        query.push(format!(" AND {key} < ")).push_bind(before);
+        query
+            .push(format!(" AND {key}{older_than}"))
+            .push_bind(before);
     }
     query
-        .push(format!(" ORDER BY {key} DESC LIMIT "))
+        .push(format!(" ORDER BY {key} {order} LIMIT "))
         .push_bind(PAGE_SIZE + 1);
     query.build_query_as().fetch_all(conn).await
 }
@@ -479,7 +483,7 @@ pub async fn with_contact(
     let rows = sqlx::query!(
         r#"SELECT s.id AS "id!", s.client_name, r.contacts
          FROM submissions s JOIN revisions r ON r.submission_id = s.id AND r.number = s.revision
-         WHERE s.id IN (SELECT rowid FROM submission_search WHERE submission_search MATCH ?)
+         WHERE s.id IN (SELECT -rowid FROM submission_search WHERE submission_search MATCH ?)
            AND EXISTS (SELECT 1 FROM json_each(r.contacts) c WHERE lower(c.value) = lower(?))
          ORDER BY s.id"#,
         phrase,

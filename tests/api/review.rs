@@ -137,6 +137,80 @@ async fn a_search_finds_a_client_by_its_new_name_after_a_resubmission() {
 }
 
 #[tokio::test]
+async fn submissions_stored_before_the_newest_first_index_are_found_and_paged_after_it() {
+    // The schema before migration 20261204041700, which rebuilds the search index with the
+    // submission id negated: run from a copy of the earlier files, rows written into it.
+    let old_migrations = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "20261204041700" {
+            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
+        }
+    }
+    let data_dir = tempfile::tempdir().unwrap();
+    let old = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(data_dir.path().join("registry.db"))
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for i in 0..52 {
+        sqlx::query(
+            "INSERT INTO submissions (token, client_name, contacts, client_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(format!("{i:064x}"))
+        .bind(format!("Oldco {i:02}"))
+        .bind(format!("dev@oldco{i:02}.example"))
+        .bind((i == 7).then_some("0b1d0000-0000-4000-8000-000000000007"))
+        .bind(now)
+        .bind(now)
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+
+    let app = TestApp::builder().data_dir(data_dir).start().await;
+    app.sign_in_staff().await;
+    let names = |page: &Html| select(page, "table.queue tbody td:first-child a");
+    let first = app.get_html("/staff/submissions?status=all&q=oldco").await;
+    let shown = names(&first);
+    assert_eq!(shown.len(), 50);
+    assert_eq!(
+        (shown[0].as_str(), shown[49].as_str()),
+        ("Oldco 51", "Oldco 02"),
+        "newest first"
+    );
+    let next = attr(&first, "a[rel=next]", "href").unwrap();
+    let older = app.get_html(&next).await;
+    assert_eq!(names(&older), ["Oldco 01", "Oldco 00"]);
+    assert!(
+        attr(&older, "a[rel=next]", "href").is_none(),
+        "the last page"
+    );
+    let by_client_id = app
+        .get_html("/staff/submissions?status=all&q=0b1d0000-0000")
+        .await;
+    assert_eq!(names(&by_client_id), ["Oldco 07"]);
+    let by_contact = app
+        .get_html("/staff/submissions?status=all&q=OLDCO33.example")
+        .await;
+    assert_eq!(names(&by_contact), ["Oldco 33"]);
+}
+
+#[tokio::test]
 async fn the_detail_page_shows_flags_logo_sizes_preview_and_history() {
     let app = spawn_app().await;
     let token = app.csrf_token("/register").await;
