@@ -365,7 +365,7 @@ pub async fn queue(
     // What the page is ordered and cut by, and how "older than `before`" reads on it. A
     // search orders by the trigram index's own rowid, so SQLite walks the index and stops at
     // a full page (ordering by s.id instead sorted every match: ~100 ms for a common term).
-    // That rowid is minus the submission's id (migration 20261204041700): ascending is
+    // That rowid is minus the submission's id (migration 20261204104500): ascending is
     // newest first, the direction FTS5 reads fastest.
     let (key, older_than, order) = match search.map(SearchTerm::of) {
         Some(SearchTerm::Trigrams(phrase)) => {
