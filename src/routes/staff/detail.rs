@@ -278,13 +278,29 @@ pub async fn revoke(
 pub async fn retry_email(
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    _: CsrfForm<TokenOnly, StaffUser>,
+    CsrfForm { sender: staff, .. }: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.write.acquire().await?;
-    let submission_id = db::outbox::submission_of(&mut conn, *id)
+    let mut tx = state.db.begin().await?;
+    let submission_id = db::outbox::submission_of(&mut tx, *id)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::outbox::retry(&mut conn, *id).await?;
+    // Audited only when it did something: a retry of an email that had not failed is a no-op.
+    if db::outbox::retry(&mut tx, *id).await? {
+        let target = format!("submission {submission_id}");
+        let detail = format!("email {id}");
+        let kind = db::audit::Kind::EmailRetried;
+        let now = db::now();
+        db::audit::record(
+            &mut tx,
+            &staff.actor(),
+            kind,
+            Some(&target),
+            Some(&detail),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     state.outbox.wake_worker();
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
 }
@@ -293,13 +309,19 @@ pub async fn retry_email(
 pub async fn retry_feed(
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    _: CsrfForm<TokenOnly, StaffUser>,
+    CsrfForm { sender: staff, .. }: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.write.acquire().await?;
-    db::submissions::find(&mut conn, *id)
+    let mut tx = state.db.begin().await?;
+    db::submissions::find(&mut tx, *id)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::feed::retry_now(&mut conn, *id, state.clock.now()).await?;
+    let now = state.clock.now();
+    if db::feed::retry_now(&mut tx, *id, now).await? > 0 {
+        let target = format!("submission {id}");
+        let kind = db::audit::Kind::FeedRetried;
+        db::audit::record(&mut tx, &staff.actor(), kind, Some(&target), None, now).await?;
+    }
+    tx.commit().await?;
     state.feed_wake.notify_one();
     Ok(see_other(&format!("/staff/submissions/{id}")))
 }
