@@ -389,6 +389,11 @@ pub enum PartnerRotationError {
     NotFound,
     #[error("no secret to rotate")]
     NoSecret,
+    /// A suspended client keeps its secret but cannot rotate it until it is reinstated.
+    #[error("the client is suspended")]
+    Suspended,
+    #[error("the client is revoked")]
+    Revoked,
     #[error("rotated less than a day ago")]
     TooSoon,
     #[error(transparent)]
@@ -411,7 +416,13 @@ pub async fn partner_rotate(
         .ok_or(PartnerRotationError::NotFound)?;
     let revision = db::submissions::current_revision(&mut tx, &submission).await?;
     if !can_rotate(submission.status, &revision) {
-        return Err(PartnerRotationError::NoSecret);
+        // Said plainly, so the partner knows whether waiting can help.
+        return Err(match submission.status {
+            _ if !revision.is_confidential() => PartnerRotationError::NoSecret,
+            Status::Suspended => PartnerRotationError::Suspended,
+            Status::Revoked => PartnerRotationError::Revoked,
+            _ => PartnerRotationError::NoSecret,
+        });
     }
     let last = db::secrets::last_partner_rotation(&mut tx, submission.id).await?;
     if last.is_some_and(|at| now - at < PARTNER_ROTATION_EVERY) {

@@ -61,6 +61,8 @@ pub async fn rotate_secret(
         }
         Err(PartnerRotationError::NotFound) => Err(AppError::NotFound),
         Err(PartnerRotationError::NoSecret) => Err(Conflict::NoSecretToRotate.into()),
+        Err(PartnerRotationError::Suspended) => Err(Conflict::SuspendedNoRotation.into()),
+        Err(PartnerRotationError::Revoked) => Err(Gone::RevokedNoSecret.into()),
         Err(PartnerRotationError::TooSoon) => Err(crate::error::Limited::PartnerRotation.into()),
         Err(PartnerRotationError::Database(e)) => Err(e.into()),
         Err(PartnerRotationError::Review(e)) => Err(AppError::Internal(e.into())),
