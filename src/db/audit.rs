@@ -36,10 +36,13 @@ pub enum Kind {
     Suspended,
     Reinstated,
     Revoked,
+    ChangeApproved,
+    ChangeRejected,
+    ChangeSentBack,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Login,
         Kind::LoginFailed,
         Kind::MfaFailed,
@@ -59,6 +62,9 @@ impl Kind {
         Kind::Suspended,
         Kind::Reinstated,
         Kind::Revoked,
+        Kind::ChangeApproved,
+        Kind::ChangeRejected,
+        Kind::ChangeSentBack,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +88,9 @@ impl Kind {
             Kind::Suspended => "suspended",
             Kind::Reinstated => "reinstated",
             Kind::Revoked => "revoked",
+            Kind::ChangeApproved => "change_approved",
+            Kind::ChangeRejected => "change_rejected",
+            Kind::ChangeSentBack => "change_sent_back",
         }
     }
 
@@ -106,6 +115,9 @@ impl Kind {
             Kind::Suspended => "Client suspended",
             Kind::Reinstated => "Client reinstated",
             Kind::Revoked => "Client revoked",
+            Kind::ChangeApproved => "Proposed change approved",
+            Kind::ChangeRejected => "Proposed change rejected",
+            Kind::ChangeSentBack => "Proposed change sent back",
         }
     }
 
