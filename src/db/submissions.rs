@@ -568,9 +568,9 @@ pub async fn resubmit(
 }
 
 /// A proposed change to an active client (SPEC §7): a new revision beside the live one, which
-/// stays what the export shows. It replaces the proposal the partner's form was drawn from
-/// (`submission.proposal`, if any). Returns the new revision's number, or `None` when the client
-/// moved on since the form was read (a decision, a suspension, another proposal).
+/// stays what the export shows. It replaces the proposal `submission` was read with (if any).
+/// Returns the new revision's number, or `None` when the client moved on since it was read
+/// (a decision, a suspension, another proposal sent at the same moment).
 pub async fn propose(
     conn: &mut SqliteConnection,
     submission: &SubmissionRow,
