@@ -194,6 +194,8 @@ async fn a_proposal_waits_beside_the_live_revision_until_staff_approve_it() {
     );
     assert_eq!(app.delivered("change_approved").await.len(), 2);
     assert!(!exists(&pending_queue(&app).await, "[data-pending-change]"));
+    let audit = app.get_html("/staff/audit?kind=change_approved").await;
+    assert_eq!(select(&audit, "tr[data-kind=change_approved]").len(), 1);
 }
 
 #[tokio::test]
@@ -245,6 +247,11 @@ async fn a_proposal_sent_back_can_be_changed_and_a_rejected_one_leaves_the_clien
     );
     // Every revision is kept; the rejected one in the history, the live one live.
     assert_eq!(app.revisions(id).await.len(), 3);
+    let audit = app.get_html("/staff/audit").await;
+    for kind in ["change_sent_back", "change_rejected"] {
+        let rows = select(&audit, &format!("tr[data-kind={kind}]"));
+        assert_eq!(rows.len(), 1, "{kind}");
+    }
     let history = select(&status, ".history li");
     for step in [
         "Change proposed",
