@@ -86,6 +86,10 @@ pub enum Conflict {
     )]
     NotEditable(crate::domain::status::Status),
     #[error(
+        "This client is suspended, so no change can be proposed to it until it is reinstated. Its status page has the reason."
+    )]
+    Suspended,
+    #[error(
         "This registration changed while you were editing it. Open its status page to see why."
     )]
     ChangedWhileEditing,

@@ -13,11 +13,12 @@ use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
-use crate::domain::status::{Action, Status};
+use crate::domain::status::{Action, ProposalState, Status};
 use crate::feed::{self, EventType};
 use crate::mail::Outbox;
 use crate::mail::messages::{
-    Approved, ChangesRequested, Email, Rejected, SecretRotated, StandingChanged,
+    Approved, ChangesRequested, Email, ProposalStep, ProposedChange, Rejected, SecretRotated,
+    StandingChanged,
 };
 
 /// A one-time credentials link lasts this long.
@@ -35,6 +36,13 @@ pub enum ReviewError {
     },
     #[error("Only an approved confidential client has a secret to rotate.")]
     NoSecret,
+    /// A live client's proposed change that this decision cannot apply to now.
+    #[error("{}", proposal_refusal(*.state, *.client, *.action))]
+    Proposal {
+        state: ProposalState,
+        client: Status,
+        action: Action,
+    },
     /// The form was for a revision that is no longer the current one: the partner resubmitted.
     #[error(
         "You were looking at revision {shown}, but the partner has resubmitted since: revision {current} is the one under review now. Nothing was changed; look at the new revision before deciding."
@@ -55,6 +63,22 @@ pub enum ReviewError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Template(#[from] askama::Error),
+}
+
+fn proposal_refusal(state: ProposalState, client: Status, action: Action) -> String {
+    let past = action.past();
+    match (state, client) {
+        (_, Status::Suspended) => format!(
+            "This client is suspended now, so its proposed change cannot be {past}: reinstate the client first, or reject the change."
+        ),
+        (ProposalState::ChangesRequested, _) => format!(
+            "The proposed change was sent back to the partner, so it cannot be {past} until they send it again."
+        ),
+        _ => format!(
+            "This client is {} now, so its proposed change cannot be {past}.",
+            client.label().to_lowercase()
+        ),
+    }
 }
 
 /// What decisions need besides the database.
@@ -117,6 +141,140 @@ async fn load(
     }
     let revision = db::submissions::current_revision(conn, &submission).await?;
     Ok((submission, revision))
+}
+
+/// What approve, reject and request-changes decide: a submission under review, or a live
+/// client's proposed change (with the live revision it would replace).
+enum Under {
+    Submission(Revision),
+    Proposal {
+        state: ProposalState,
+        live: Revision,
+        proposed: Box<Revision>,
+    },
+}
+
+/// Like [`load`], for a decision that is about the proposal when a live client has one: then
+/// the revision shown must be the proposal's (a partner's newer proposal makes it stale).
+async fn load_decision(
+    conn: &mut SqliteConnection,
+    id: i64,
+    shown: Option<i64>,
+) -> Result<(SubmissionRow, Under), ReviewError> {
+    let submission = db::submissions::find(&mut *conn, id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let Some((number, state)) = submission.proposal() else {
+        let (submission, revision) = load(conn, id, shown).await?;
+        return Ok((submission, Under::Submission(revision)));
+    };
+    let shown = shown.ok_or(ReviewError::NoRevision)?;
+    if shown != number {
+        return Err(ReviewError::Stale {
+            shown,
+            current: number,
+        });
+    }
+    let live = db::submissions::current_revision(&mut *conn, &submission).await?;
+    let proposed = db::submissions::revision(conn, id, number).await?;
+    Ok((
+        submission,
+        Under::Proposal {
+            state,
+            live,
+            proposed: Box::new(proposed),
+        },
+    ))
+}
+
+/// Approve, reject or send back a live client's proposed change, with its history entry, its
+/// email and its audit entry; an approved change reaches the feed as `client.updated`.
+#[allow(clippy::too_many_arguments)]
+async fn decide_proposal(
+    tx: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    (state, live, proposed): (ProposalState, Revision, Revision),
+    action: Action,
+    note: Option<String>,
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<(), ReviewError> {
+    let id = submission.id;
+    let refused = ReviewError::Proposal {
+        state,
+        client: submission.status,
+        action,
+    };
+    if !state.allows(action, submission.status) {
+        return Err(refused);
+    }
+    let number = proposed.number;
+    let (changed, kind, audited, step) = match (action, note) {
+        (Action::Approve, _) => (
+            db::submissions::approve_proposal(&mut *tx, id, &proposed, &by.name, now).await?,
+            "change_approved",
+            Kind::ChangeApproved,
+            ProposalStep::Approved,
+        ),
+        (Action::RequestChanges, Some(message)) => {
+            let token = db::submissions::new_status_token(&mut *tx, id, now).await?;
+            (
+                db::submissions::send_back_proposal(&mut *tx, id, number, &message, now).await?,
+                "change_sent_back",
+                Kind::ChangeSentBack,
+                ProposalStep::SentBack {
+                    message,
+                    edit_url: ctx.link(&format!("submissions/{token}/edit")),
+                },
+            )
+        }
+        (Action::Reject, Some(reason)) => (
+            db::submissions::discard_proposal(&mut *tx, id, Some(number), now).await?,
+            "change_rejected",
+            Kind::ChangeRejected,
+            ProposalStep::Rejected { reason },
+        ),
+        _ => unreachable!(
+            "only approve, request-changes (with a message) and reject decide a proposal"
+        ),
+    };
+    if !changed {
+        return Err(refused);
+    }
+    let note = match &step {
+        ProposalStep::Rejected { reason } => Some(reason.as_str()),
+        ProposalStep::SentBack { message, .. } => Some(message.as_str()),
+        _ => None,
+    };
+    db::submissions::add_event(&mut *tx, id, &by.name, kind, note, now).await?;
+    // Once approved, the proposal is the live revision: its contacts are the client's now.
+    let (told, event) = if action == Action::Approve {
+        (&proposed, Some(EventType::Updated))
+    } else {
+        (&live, None)
+    };
+    if let Some(event) = event {
+        feed::record(&mut *tx, ctx.public_url, id, event, now).await?;
+    }
+    let status_token = db::submissions::new_status_token(&mut *tx, id, now).await?;
+    let email = ProposedChange {
+        client_name: told.client_name.form_text(),
+        client_id: submission.client_id.clone().unwrap_or_default(),
+        step,
+        status_url: ctx.link(&format!("submissions/{status_token}")),
+    }
+    .render()?;
+    queue_to_contacts(&mut *tx, told, &email, ctx, now).await?;
+    let detail = format!("revision {number}");
+    audit(tx, by, audited, id, Some(&detail), now).await?;
+    tracing::info!(
+        submission = id,
+        revision = number,
+        kind,
+        "proposed change decided"
+    );
+    Ok(())
 }
 
 /// Apply a decision to the submission with the reviewer's note, or say what its status is now.
@@ -217,7 +375,32 @@ pub async fn approve(
 ) -> Result<String, ReviewError> {
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
+    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
+        (submission, Under::Submission(revision)) => (submission, revision),
+        (
+            submission,
+            Under::Proposal {
+                state,
+                live,
+                proposed,
+            },
+        ) => {
+            let under = (state, live, *proposed);
+            decide_proposal(
+                &mut tx,
+                &submission,
+                under,
+                Action::Approve,
+                None,
+                by,
+                ctx,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(submission.client_id.unwrap_or_default());
+        }
+    };
     transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
@@ -269,7 +452,33 @@ pub async fn reject(
     let reason = parse_note(reason, "reason")?;
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
+    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
+        (submission, Under::Submission(revision)) => (submission, revision),
+        (
+            submission,
+            Under::Proposal {
+                state,
+                live,
+                proposed,
+            },
+        ) => {
+            let under = (state, live, *proposed);
+            let reason = Some(reason);
+            decide_proposal(
+                &mut tx,
+                &submission,
+                under,
+                Action::Reject,
+                reason,
+                by,
+                ctx,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     transition(
         &mut tx,
         &submission,
@@ -304,8 +513,24 @@ pub async fn request_changes(
     let message = parse_note(message, "message")?;
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
+    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
+        (submission, Under::Submission(revision)) => (submission, revision),
+        (
+            submission,
+            Under::Proposal {
+                state,
+                live,
+                proposed,
+            },
+        ) => {
+            let under = (state, live, *proposed);
+            let message = Some(message);
+            decide_proposal(&mut tx, &submission, under, action, message, by, ctx, now).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+    };
     transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
@@ -547,6 +772,9 @@ async fn change_standing(
             // Every secret stops, and no unused link can mint another.
             db::secrets::end_all(&mut tx, id, now).await?;
             db::credentials::revoke_unused(&mut tx, id, now).await?;
+            // Nothing can be proposed to a revoked client, so a waiting proposal ends too
+            // (its revision stays in the history).
+            db::submissions::discard_proposal(&mut tx, id, None, now).await?;
             (Kind::Revoked, EventType::Revoked)
         }
         _ => unreachable!("change_standing is only called with Suspend, Reinstate or Revoke"),

@@ -37,12 +37,15 @@ pub enum Kind {
     Suspended,
     Reinstated,
     Revoked,
+    ChangeApproved,
+    ChangeRejected,
+    ChangeSentBack,
     EmailRetried,
     FeedRetried,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 25] = [
         Kind::Login,
         Kind::Logout,
         Kind::LoginFailed,
@@ -63,6 +66,9 @@ impl Kind {
         Kind::Suspended,
         Kind::Reinstated,
         Kind::Revoked,
+        Kind::ChangeApproved,
+        Kind::ChangeRejected,
+        Kind::ChangeSentBack,
         Kind::EmailRetried,
         Kind::FeedRetried,
     ];
@@ -89,6 +95,9 @@ impl Kind {
             Kind::Suspended => "suspended",
             Kind::Reinstated => "reinstated",
             Kind::Revoked => "revoked",
+            Kind::ChangeApproved => "change_approved",
+            Kind::ChangeRejected => "change_rejected",
+            Kind::ChangeSentBack => "change_sent_back",
             Kind::EmailRetried => "email_retried",
             Kind::FeedRetried => "feed_retried",
         }
@@ -116,6 +125,9 @@ impl Kind {
             Kind::Suspended => "Client suspended",
             Kind::Reinstated => "Client reinstated",
             Kind::Revoked => "Client revoked",
+            Kind::ChangeApproved => "Proposed change approved",
+            Kind::ChangeRejected => "Proposed change rejected",
+            Kind::ChangeSentBack => "Proposed change sent back",
             Kind::EmailRetried => "Email sent again",
             Kind::FeedRetried => "Feed delivery retried",
         }

@@ -280,25 +280,105 @@ impl Revision {
         flags
     }
 
-    /// What changed from `before` to `self`, field by field, in form order.
-    pub fn changes_since(&self, before: &Revision) -> Vec<Change> {
+    /// Every field of `before` beside the same field of `self`, in form order, each marked
+    /// when it differs: how staff and partner see a proposal against the live revision.
+    pub fn side_by_side(&self, before: &Revision) -> Vec<Compared> {
         let (mut b, mut a) = (before.to_input(), self.to_input());
         FIELDS
             .iter()
             .filter_map(|field| {
-                let (before_text, after_text) = match field.slot {
+                let (before_text, after_text, changed) = match field.slot {
                     Slot::File if before.logo != self.logo => {
-                        ("previous logo".to_owned(), "new logo".to_owned())
+                        ("previous logo".to_owned(), "new logo".to_owned(), true)
                     }
-                    Slot::File => return None,
-                    _ => (field.text(&mut b)?, field.text(&mut a)?),
+                    Slot::File => ("the logo".to_owned(), "the same logo".to_owned(), false),
+                    _ => {
+                        let (b, a) = (field.text(&mut b)?, field.text(&mut a)?);
+                        let changed = b != a;
+                        (b, a, changed)
+                    }
                 };
-                (before_text != after_text).then_some(Change {
-                    field: field.label,
-                    before: before_text,
-                    after: after_text,
+                Some(Compared {
+                    changed,
+                    change: Change {
+                        field: field.label,
+                        before: before_text,
+                        after: after_text,
+                    },
                 })
             })
             .collect()
     }
+
+    /// What changed from `before` to `self`, field by field, in form order.
+    pub fn changes_since(&self, before: &Revision) -> Vec<Change> {
+        self.side_by_side(before)
+            .into_iter()
+            .filter(|c| c.changed)
+            .map(|c| c.change)
+            .collect()
+    }
+
+    /// The reviewer flags a proposed change *adds* to the live revision `live` (SPEC §7): write
+    /// scopes, `http` redirect URIs and open-redirector-looking ones that `live` did not have.
+    /// What the client could already do is not flagged again.
+    pub fn flags_added_since(&self, live: &Revision) -> Vec<Flag> {
+        let mut flags = Vec::new();
+        let old_scopes: Vec<&str> = live
+            .scopes
+            .parsed()
+            .map(|s| s.iter().collect())
+            .unwrap_or_default();
+        if let Some(scopes) = self.scopes.parsed() {
+            let writes: Vec<&str> = scopes
+                .iter()
+                .filter(|s| s.ends_with(":write") && !old_scopes.contains(s))
+                .collect();
+            if !writes.is_empty() {
+                flags.push(Flag {
+                    title: "New write scopes".into(),
+                    detail: writes.join(", "),
+                });
+            }
+        }
+        let old_uris: Vec<&str> = live
+            .redirect_uris
+            .parsed()
+            .map(|u| u.iter().map(|u| u.as_str()).collect())
+            .unwrap_or_default();
+        if let Some(uris) = self.redirect_uris.parsed() {
+            let added: Vec<_> = uris
+                .iter()
+                .filter(|u| !old_uris.contains(&u.as_str()))
+                .collect();
+            let http: Vec<&str> = added
+                .iter()
+                .filter(|u| u.is_http())
+                .map(|u| u.as_str())
+                .collect();
+            if !http.is_empty() {
+                flags.push(Flag {
+                    title: "New http redirect URIs".into(),
+                    detail: http.join(", "),
+                });
+            }
+            for uri in added {
+                let params = uri.open_redirect_params();
+                if !params.is_empty() {
+                    flags.push(Flag {
+                        title: "New redirect URI whose query looks like an open redirector".into(),
+                        detail: format!("{} ({})", uri.as_str(), params.join(", ")),
+                    });
+                }
+            }
+        }
+        flags
+    }
+}
+
+/// One field of two revisions side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compared {
+    pub change: Change,
+    pub changed: bool,
 }

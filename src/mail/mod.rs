@@ -21,8 +21,9 @@ use seal::LinkSeal;
 /// [`CAP_WINDOW_SECS`]. The rest are recorded as skipped, shown to staff, and never sent.
 pub const CAP_PER_ADDRESS: i64 = 3;
 pub const CAP_WINDOW_SECS: i64 = 24 * 60 * 60;
-/// The messages a stranger can trigger. Decisions are sent by staff, so they are not capped.
-pub const CAPPED_KINDS: &[&str] = &["receipt", "lost_links"];
+/// The messages a stranger can trigger (a proposal's receipt: whoever holds a status link, as
+/// often as they like). Decisions are sent by staff, so they are not capped.
+pub const CAPPED_KINDS: &[&str] = &["receipt", "lost_links", "change_received"];
 
 /// Queues email in the caller's transaction: seals its links, names it, applies the cap.
 #[derive(Clone)]

@@ -11,8 +11,8 @@ use crate::db;
 use crate::db::outbox::OutboxRow;
 use crate::db::submissions::{EventRow, SubmissionRow};
 use crate::domain::delivery::DeliveryState;
-use crate::domain::revision::{Change, Flag, Revision};
-use crate::domain::status::{Action, Status};
+use crate::domain::revision::{Change, Compared, Flag, Revision};
+use crate::domain::status::{Action, ProposalState, Status};
 use crate::error::{AppError, render};
 // The `utc` filter of the templates below.
 use crate::review::{self, ReviewContext, ReviewError};
@@ -20,6 +20,15 @@ use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
 use crate::views::ConsentPreview;
 use crate::views::filters;
+
+/// A live client's proposed change, as the reviewer weighs it against the live revision.
+pub struct ProposalReview {
+    pub state: ProposalState,
+    pub revision: Revision,
+    pub compared: Vec<Compared>,
+    /// What the change adds that the live client could not do (SPEC §7).
+    pub added: Vec<Flag>,
+}
 
 pub struct RevisionView {
     pub revision: Revision,
@@ -35,6 +44,7 @@ struct DetailPage {
     status: Status,
     current: Revision,
     flags: Vec<Flag>,
+    proposal: Option<ProposalReview>,
     revisions: Vec<RevisionView>,
     events: Vec<EventRow>,
     emails: Vec<OutboxRow>,
@@ -74,6 +84,15 @@ async fn page(
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("submission {id} has no current revision"))
         })?;
+    let proposal = submission.proposal().and_then(|(number, state)| {
+        let proposed = revisions.iter().find(|r| r.number == number)?.clone();
+        Some(ProposalReview {
+            state,
+            compared: proposed.side_by_side(&current),
+            added: proposed.flags_added_since(&current),
+            revision: proposed,
+        })
+    });
     // Newest first; each compared with the one before it.
     let views = revisions
         .iter()
@@ -92,6 +111,7 @@ async fn page(
         csrf_token: staff.csrf_token(state),
         can_rotate: crate::review::can_rotate(status, &current),
         flags: current.flags(&state.scopes),
+        proposal,
         preview: ConsentPreview::from_revision(&current, &state.scopes),
         status,
         submission,
