@@ -266,7 +266,7 @@ impl Revision {
                     Slot::File if before.logo != self.logo => {
                         ("previous logo".to_owned(), "new logo".to_owned(), true)
                     }
-                    Slot::File => ("the logo".to_owned(), "the same logo".to_owned(), false),
+                    Slot::File => ("current logo".to_owned(), "current logo".to_owned(), false),
                     _ => {
                         let (b, a) = (field.text(&mut b)?, field.text(&mut a)?);
                         let changed = b != a;
