@@ -143,30 +143,24 @@ async fn load(
     Ok((submission, revision))
 }
 
-/// What approve, reject and request-changes decide: a submission under review, or a live
-/// client's proposed change (with the live revision it would replace).
-enum Under {
-    Submission(Revision),
-    Proposal {
-        state: ProposalState,
-        live: Revision,
-        proposed: Box<Revision>,
-    },
-}
-
-/// Like [`load`], for a decision that is about the proposal when a live client has one: then
-/// the revision shown must be the proposal's (a partner's newer proposal makes it stale).
-async fn load_decision(
-    conn: &mut SqliteConnection,
+/// What approve, reject and request-changes are about: the submission under review (`Some`,
+/// with its current revision, checked like [`load`]), or, when a live client has a proposal,
+/// that proposal, which is then decided here in `tx` (`None`; the caller commits). The revision
+/// shown must be the proposal's: a partner's newer proposal makes the decision stale.
+async fn submission_or_proposal(
+    tx: &mut SqliteConnection,
     id: i64,
     shown: Option<i64>,
-) -> Result<(SubmissionRow, Under), ReviewError> {
-    let submission = db::submissions::find(&mut *conn, id)
+    decision: (Action, Option<&str>),
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<Option<(SubmissionRow, Revision)>, ReviewError> {
+    let submission = db::submissions::find(&mut *tx, id)
         .await?
         .ok_or(ReviewError::NotFound)?;
     let Some((number, state)) = submission.proposal() else {
-        let (submission, revision) = load(conn, id, shown).await?;
-        return Ok((submission, Under::Submission(revision)));
+        return load(tx, id, shown).await.map(Some);
     };
     let shown = shown.ok_or(ReviewError::NoRevision)?;
     if shown != number {
@@ -175,27 +169,20 @@ async fn load_decision(
             current: number,
         });
     }
-    let live = db::submissions::current_revision(&mut *conn, &submission).await?;
-    let proposed = db::submissions::revision(conn, id, number).await?;
-    Ok((
-        submission,
-        Under::Proposal {
-            state,
-            live,
-            proposed: Box::new(proposed),
-        },
-    ))
+    let live = db::submissions::current_revision(&mut *tx, &submission).await?;
+    let proposed = db::submissions::revision(&mut *tx, id, number).await?;
+    let under = (state, live, proposed);
+    decide_proposal(tx, &submission, under, decision, by, ctx, now).await?;
+    Ok(None)
 }
 
 /// Approve, reject or send back a live client's proposed change, with its history entry, its
 /// email and its audit entry; an approved change reaches the feed as `client.updated`.
-#[allow(clippy::too_many_arguments)]
 async fn decide_proposal(
     tx: &mut SqliteConnection,
     submission: &SubmissionRow,
     (state, live, proposed): (ProposalState, Revision, Revision),
-    action: Action,
-    note: Option<String>,
+    (action, note): (Action, Option<&str>),
     by: &Actor,
     ctx: &ReviewContext<'_>,
     now: i64,
@@ -210,7 +197,7 @@ async fn decide_proposal(
         return Err(refused);
     }
     let number = proposed.number;
-    let (changed, kind, audited, step) = match (action, note) {
+    let (changed, kind, audited, step) = match (action, note.map(str::to_owned)) {
         (Action::Approve, _) => (
             db::submissions::approve_proposal(&mut *tx, id, &proposed, &by.name, now).await?,
             "change_approved",
@@ -372,34 +359,15 @@ pub async fn approve(
     shown: Option<i64>,
     by: &Actor,
     ctx: &ReviewContext<'_>,
-) -> Result<String, ReviewError> {
+) -> Result<(), ReviewError> {
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
-        (submission, Under::Submission(revision)) => (submission, revision),
-        (
-            submission,
-            Under::Proposal {
-                state,
-                live,
-                proposed,
-            },
-        ) => {
-            let under = (state, live, *proposed);
-            decide_proposal(
-                &mut tx,
-                &submission,
-                under,
-                Action::Approve,
-                None,
-                by,
-                ctx,
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(submission.client_id.unwrap_or_default());
-        }
+    let decision = (Action::Approve, None);
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
     };
     transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
@@ -438,7 +406,7 @@ pub async fn approve(
     audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
-    Ok(client_id)
+    Ok(())
 }
 
 pub async fn reject(
@@ -452,32 +420,12 @@ pub async fn reject(
     let reason = parse_note(reason, "reason")?;
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
-        (submission, Under::Submission(revision)) => (submission, revision),
-        (
-            submission,
-            Under::Proposal {
-                state,
-                live,
-                proposed,
-            },
-        ) => {
-            let under = (state, live, *proposed);
-            let reason = Some(reason);
-            decide_proposal(
-                &mut tx,
-                &submission,
-                under,
-                Action::Reject,
-                reason,
-                by,
-                ctx,
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(());
-        }
+    let decision = (Action::Reject, Some(reason.as_str()));
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
     };
     transition(
         &mut tx,
@@ -514,22 +462,12 @@ pub async fn request_changes(
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
     let action = Action::RequestChanges;
-    let (submission, revision) = match load_decision(&mut tx, id, shown).await? {
-        (submission, Under::Submission(revision)) => (submission, revision),
-        (
-            submission,
-            Under::Proposal {
-                state,
-                live,
-                proposed,
-            },
-        ) => {
-            let under = (state, live, *proposed);
-            let message = Some(message);
-            decide_proposal(&mut tx, &submission, under, action, message, by, ctx, now).await?;
-            tx.commit().await?;
-            return Ok(());
-        }
+    let decision = (action, Some(message.as_str()));
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
     };
     transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.

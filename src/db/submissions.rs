@@ -797,6 +797,42 @@ mod tests {
     }
 
     #[test]
+    fn a_proposal_is_flagged_only_for_what_it_adds_to_the_live_revision() {
+        let live = stored(|r| {
+            r.scopes = r#"["users:write"]"#.into();
+            r.redirect_uris = r#"["http://127.0.0.1:9000/cb"]"#.into();
+        });
+        let proposed = stored(|r| {
+            r.number = 2;
+            r.scopes = r#"["users:write", "accounts:write", "users:read"]"#.into();
+            r.redirect_uris = r#"["http://127.0.0.1:9000/cb", "http://localhost/cb",
+                "https://ledgerly.example/cb?next=/home"]"#
+                .into();
+        });
+        let added: Vec<String> = proposed
+            .flags_added_since(&live)
+            .into_iter()
+            .map(|f| format!("{}: {}", f.title, f.detail))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "New write scopes: accounts:write",
+                "New http redirect URIs: http://localhost/cb",
+                "New redirect URI whose query looks like an open redirector: https://ledgerly.example/cb?next=/home (next)",
+            ]
+        );
+        assert!(live.flags_added_since(&live).is_empty());
+        let changed: Vec<&str> = proposed
+            .side_by_side(&live)
+            .into_iter()
+            .filter(|c| c.changed)
+            .map(|c| c.change.field)
+            .collect();
+        assert_eq!(changed, ["Redirect URIs", "Scopes"]);
+    }
+
+    #[test]
     fn the_diff_lists_changed_fields_by_their_labels_in_form_order() {
         let before = stored(|_| {});
         let after = stored(|r| {

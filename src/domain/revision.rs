@@ -9,7 +9,7 @@ use crate::domain::AppEnv;
 use crate::domain::client_name::ClientName;
 use crate::domain::contacts::ContactList;
 use crate::domain::fields::{FIELDS, Slot};
-use crate::domain::redirect_uri::RedirectUris;
+use crate::domain::redirect_uri::{RedirectUri, RedirectUris};
 use crate::domain::registration::{ClientType, LogoId, Pkce, RegistrationInput};
 use crate::domain::scopes::{ScopeCatalogue, ScopeSet, SubjectType};
 use crate::domain::web_url::WebUrl;
@@ -219,13 +219,7 @@ impl Revision {
             })
             .collect();
         if let Some(scopes) = self.scopes.parsed() {
-            let writes: Vec<&str> = scopes.iter().filter(|s| s.ends_with(":write")).collect();
-            if !writes.is_empty() {
-                flags.push(Flag {
-                    title: "Write scopes".into(),
-                    detail: writes.join(", "),
-                });
-            }
+            flags.extend(write_scopes(scopes.iter(), Flagging::All));
             let unknown: Vec<&str> = scopes
                 .iter()
                 .filter(|s| catalogue.scope(s).is_none())
@@ -238,26 +232,7 @@ impl Revision {
             }
         }
         if let Some(uris) = self.redirect_uris.parsed() {
-            let http: Vec<&str> = uris
-                .iter()
-                .filter(|u| u.is_http())
-                .map(|u| u.as_str())
-                .collect();
-            if !http.is_empty() {
-                flags.push(Flag {
-                    title: "http redirect URIs".into(),
-                    detail: http.join(", "),
-                });
-            }
-            for uri in uris {
-                let params = uri.open_redirect_params();
-                if !params.is_empty() {
-                    flags.push(Flag {
-                        title: "Query looks like an open redirector".into(),
-                        detail: format!("{} ({})", uri.as_str(), params.join(", ")),
-                    });
-                }
-            }
+            flags.extend(redirect_risks(uris.iter(), Flagging::All));
         }
         if self.client_type.parsed() == Some(&ClientType::Public)
             && self.pkce.parsed() == Some(&Pkce::NotSupported)
@@ -291,7 +266,7 @@ impl Revision {
                     Slot::File if before.logo != self.logo => {
                         ("previous logo".to_owned(), "new logo".to_owned(), true)
                     }
-                    Slot::File => ("the logo".to_owned(), "the same logo".to_owned(), false),
+                    Slot::File => ("current logo".to_owned(), "current logo".to_owned(), false),
                     _ => {
                         let (b, a) = (field.text(&mut b)?, field.text(&mut a)?);
                         let changed = b != a;
@@ -324,56 +299,82 @@ impl Revision {
     /// What the client could already do is not flagged again.
     pub fn flags_added_since(&self, live: &Revision) -> Vec<Flag> {
         let mut flags = Vec::new();
-        let old_scopes: Vec<&str> = live
-            .scopes
-            .parsed()
-            .map(|s| s.iter().collect())
-            .unwrap_or_default();
         if let Some(scopes) = self.scopes.parsed() {
-            let writes: Vec<&str> = scopes
-                .iter()
-                .filter(|s| s.ends_with(":write") && !old_scopes.contains(s))
-                .collect();
-            if !writes.is_empty() {
-                flags.push(Flag {
-                    title: "New write scopes".into(),
-                    detail: writes.join(", "),
-                });
-            }
+            let had: Vec<&str> = live.scopes.parsed().iter().flat_map(|s| s.iter()).collect();
+            let added = scopes.iter().filter(|s| !had.contains(s));
+            flags.extend(write_scopes(added, Flagging::Added));
         }
-        let old_uris: Vec<&str> = live
-            .redirect_uris
-            .parsed()
-            .map(|u| u.iter().map(|u| u.as_str()).collect())
-            .unwrap_or_default();
         if let Some(uris) = self.redirect_uris.parsed() {
-            let added: Vec<_> = uris
+            let had = live.redirect_uris.parsed();
+            let had: Vec<&str> = had
                 .iter()
-                .filter(|u| !old_uris.contains(&u.as_str()))
-                .collect();
-            let http: Vec<&str> = added
-                .iter()
-                .filter(|u| u.is_http())
+                .flat_map(|u| u.iter())
                 .map(|u| u.as_str())
                 .collect();
-            if !http.is_empty() {
-                flags.push(Flag {
-                    title: "New http redirect URIs".into(),
-                    detail: http.join(", "),
-                });
-            }
-            for uri in added {
-                let params = uri.open_redirect_params();
-                if !params.is_empty() {
-                    flags.push(Flag {
-                        title: "New redirect URI whose query looks like an open redirector".into(),
-                        detail: format!("{} ({})", uri.as_str(), params.join(", ")),
-                    });
-                }
-            }
+            let added = uris.iter().filter(|u| !had.contains(&u.as_str()));
+            flags.extend(redirect_risks(added, Flagging::Added));
         }
         flags
     }
+}
+
+/// Whether a flag is about everything a revision asks for, or only what a proposal adds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flagging {
+    All,
+    Added,
+}
+
+impl Flagging {
+    fn title(self, all: &str, added: &str) -> String {
+        match self {
+            Flagging::All => all,
+            Flagging::Added => added,
+        }
+        .to_owned()
+    }
+}
+
+/// The write scopes among `scopes`, as one flag (none without any).
+fn write_scopes<'a>(scopes: impl Iterator<Item = &'a str>, flagging: Flagging) -> Option<Flag> {
+    let writes: Vec<&str> = scopes.filter(|s| s.ends_with(":write")).collect();
+    (!writes.is_empty()).then(|| Flag {
+        title: flagging.title("Write scopes", "New write scopes"),
+        detail: writes.join(", "),
+    })
+}
+
+/// The `http` redirect URIs among `uris` (one flag), and each that looks like an open
+/// redirector (a flag each).
+fn redirect_risks<'a>(
+    uris: impl Iterator<Item = &'a RedirectUri> + Clone,
+    flagging: Flagging,
+) -> Vec<Flag> {
+    let http: Vec<&str> = uris
+        .clone()
+        .filter(|u| u.is_http())
+        .map(|u| u.as_str())
+        .collect();
+    let mut flags = Vec::new();
+    if !http.is_empty() {
+        flags.push(Flag {
+            title: flagging.title("http redirect URIs", "New http redirect URIs"),
+            detail: http.join(", "),
+        });
+    }
+    for uri in uris {
+        let params = uri.open_redirect_params();
+        if !params.is_empty() {
+            flags.push(Flag {
+                title: flagging.title(
+                    "Query looks like an open redirector",
+                    "New redirect URI whose query looks like an open redirector",
+                ),
+                detail: format!("{} ({})", uri.as_str(), params.join(", ")),
+            });
+        }
+    }
+    flags
 }
 
 /// One field of two revisions side by side.

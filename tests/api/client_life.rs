@@ -2,21 +2,8 @@
 
 use scraper::Html;
 
+use crate::client_steps::active_client;
 use crate::helpers::*;
-
-/// Register a confidential client, approve it, and return (submission id, status path,
-/// credentials path, Client ID). The reviewer stays signed in.
-async fn active_client(app: &TestApp) -> (i64, String, String, String) {
-    let status_path = app.register().await;
-    let id = app.submission_id(&status_path).await;
-    app.sign_in_staff().await;
-    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    let (_, text) = app.delivered("approved").await.remove(0);
-    let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
-    let credentials = link.strip_prefix(&app.address).unwrap().to_owned();
-    let client_id = select(&app.get_html(&credentials).await, "[data-client-id]").remove(0);
-    (id, status_path, credentials, client_id)
-}
 
 /// How many contacts the one approved client has: each gets every email.
 async fn contacts(app: &TestApp) -> usize {

@@ -3,20 +3,14 @@
 
 use scraper::Html;
 
-use crate::client_steps::{export_of, reveal_secret};
+use crate::client_steps::{active_client, export_of, reveal_secret};
 use crate::helpers::*;
 
 /// A confidential client, approved, its secret revealed: (submission id, status path, Client
 /// ID, secret). The reviewer stays signed in.
 async fn live_client(app: &TestApp) -> (i64, String, String, String) {
-    let status_path = app.register().await;
-    let id = app.submission_id(&status_path).await;
-    app.sign_in_staff().await;
-    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    let (_, text) = app.delivered("approved").await.remove(0);
-    let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
-    let secret = reveal_secret(app, link.strip_prefix(&app.address).unwrap()).await;
-    let client_id = select(&app.get_html(&status_path).await, "[data-client-id]").remove(0);
+    let (id, status_path, credentials, client_id) = active_client(app).await;
+    let secret = reveal_secret(app, &credentials).await;
     (id, status_path, client_id, secret)
 }
 

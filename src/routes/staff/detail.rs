@@ -223,7 +223,7 @@ async fn decide(
     let actor = staff.actor();
     let (db, by, ctx) = (&state.db.write, &actor, &context(state));
     let result = match decision {
-        Decision::Approve => review::approve(db, id, shown, by, ctx).await.map(|_| ()),
+        Decision::Approve => review::approve(db, id, shown, by, ctx).await,
         Decision::Reject => review::reject(db, id, shown, &form.reason, by, ctx).await,
         Decision::RequestChanges => {
             review::request_changes(db, id, shown, &form.reason, by, ctx).await
