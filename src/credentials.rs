@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 use crate::auth::{random_token, sha256_hex};
 use crate::db;
 use crate::db::credentials::LinkRow;
+use crate::domain::status::Status;
 use crate::feed::{self, EventType};
 use url::Url;
 
@@ -17,10 +18,21 @@ const HASH_PREFIX: &str = "sha256:";
 /// What a link can do right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
-    Ready { expires_at: i64 },
-    Used { at: i64 },
-    Expired { at: i64 },
-    Replaced { at: i64 },
+    Ready {
+        expires_at: i64,
+    },
+    Used {
+        at: i64,
+    },
+    Expired {
+        at: i64,
+    },
+    Replaced {
+        at: i64,
+    },
+    /// The client was revoked (final): no link of it reveals a secret again, and staff cannot
+    /// rotate one either, unlike every other state.
+    ClientRevoked,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +49,11 @@ pub struct Revealed {
 }
 
 fn state_of(row: &LinkRow, now: i64) -> LinkState {
+    // Revoking a client also revokes its unused links, so `revoked_at` alone would read as
+    // "replaced by rotation"; the client's status says which it was.
+    if row.status == Status::Revoked {
+        return LinkState::ClientRevoked;
+    }
     match (row.used_at, row.revoked_at) {
         (Some(at), _) => LinkState::Used { at },
         (None, Some(at)) => LinkState::Replaced { at },

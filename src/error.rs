@@ -86,6 +86,10 @@ pub enum Conflict {
     )]
     NotEditable(crate::domain::status::Status),
     #[error(
+        "This client is suspended, so no change can be proposed to it until it is reinstated. Its status page has the reason."
+    )]
+    Suspended,
+    #[error(
         "This registration changed while you were editing it. Open its status page to see why."
     )]
     ChangedWhileEditing,
@@ -99,6 +103,10 @@ pub enum Conflict {
     AlreadyStaff(String),
     #[error("Only an active confidential client has a secret to rotate.")]
     NoSecretToRotate,
+    #[error(
+        "This client is suspended, so its secret cannot be rotated until we reinstate it. The email about the suspension gives the reason; reply to it if you have questions."
+    )]
+    SuspendedNoRotation,
 }
 
 /// Closed for good (410).
@@ -108,6 +116,10 @@ pub enum Gone {
         "This client has been revoked, so no change can be made to it any more. A new client needs a new registration."
     )]
     Revoked,
+    #[error(
+        "This client has been revoked, which is final: it has no secret, and no new one can be issued. A new client needs a new registration."
+    )]
+    RevokedNoSecret,
 }
 
 /// A bounded resource is full (503): retry in a few seconds.
@@ -150,7 +162,9 @@ impl AppError {
             AppError::SecondFactorRequired => "Add a second factor",
             AppError::AdminOnly => "Admins only",
             AppError::Limited(_) => "Too many requests",
+            AppError::Conflict(Conflict::SuspendedNoRotation) => "Client suspended",
             AppError::Conflict(_) => "Already changed",
+            AppError::Gone(Gone::RevokedNoSecret) => "Client revoked",
             AppError::Gone(_) => "No longer available",
             AppError::Busy(_) => "Busy",
             AppError::Form(e) => e.title(),

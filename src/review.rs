@@ -13,11 +13,12 @@ use crate::db::submissions::SubmissionRow;
 use crate::domain::AppEnv;
 use crate::domain::revision::Revision;
 use crate::domain::scopes::ScopeCatalogue;
-use crate::domain::status::{Action, Status};
+use crate::domain::status::{Action, ProposalState, Status};
 use crate::feed::{self, EventType};
 use crate::mail::Outbox;
 use crate::mail::messages::{
-    Approved, ChangesRequested, Email, Rejected, SecretRotated, StandingChanged,
+    Approved, ChangesRequested, Email, ProposalStep, ProposedChange, Rejected, SecretRotated,
+    StandingChanged,
 };
 
 /// A one-time credentials link lasts this long.
@@ -35,6 +36,13 @@ pub enum ReviewError {
     },
     #[error("Only an approved confidential client has a secret to rotate.")]
     NoSecret,
+    /// A live client's proposed change that this decision cannot apply to now.
+    #[error("{}", proposal_refusal(*.state, *.client, *.action))]
+    Proposal {
+        state: ProposalState,
+        client: Status,
+        action: Action,
+    },
     /// The form was for a revision that is no longer the current one: the partner resubmitted.
     #[error(
         "You were looking at revision {shown}, but the partner has resubmitted since: revision {current} is the one under review now. Nothing was changed; look at the new revision before deciding."
@@ -55,6 +63,22 @@ pub enum ReviewError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Template(#[from] askama::Error),
+}
+
+fn proposal_refusal(state: ProposalState, client: Status, action: Action) -> String {
+    let past = action.past();
+    match (state, client) {
+        (_, Status::Suspended) => format!(
+            "This client is suspended now, so its proposed change cannot be {past}: reinstate the client first, or reject the change."
+        ),
+        (ProposalState::ChangesRequested, _) => format!(
+            "The proposed change was sent back to the partner, so it cannot be {past} until they send it again."
+        ),
+        _ => format!(
+            "This client is {} now, so its proposed change cannot be {past}.",
+            client.label().to_lowercase()
+        ),
+    }
 }
 
 /// What decisions need besides the database.
@@ -117,6 +141,127 @@ async fn load(
     }
     let revision = db::submissions::current_revision(conn, &submission).await?;
     Ok((submission, revision))
+}
+
+/// What approve, reject and request-changes are about: the submission under review (`Some`,
+/// with its current revision, checked like [`load`]), or, when a live client has a proposal,
+/// that proposal, which is then decided here in `tx` (`None`; the caller commits). The revision
+/// shown must be the proposal's: a partner's newer proposal makes the decision stale.
+async fn submission_or_proposal(
+    tx: &mut SqliteConnection,
+    id: i64,
+    shown: Option<i64>,
+    decision: (Action, Option<&str>),
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<Option<(SubmissionRow, Revision)>, ReviewError> {
+    let submission = db::submissions::find(&mut *tx, id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let Some((number, state)) = submission.proposal() else {
+        return load(tx, id, shown).await.map(Some);
+    };
+    let shown = shown.ok_or(ReviewError::NoRevision)?;
+    if shown != number {
+        return Err(ReviewError::Stale {
+            shown,
+            current: number,
+        });
+    }
+    let live = db::submissions::current_revision(&mut *tx, &submission).await?;
+    let proposed = db::submissions::revision(&mut *tx, id, number).await?;
+    let under = (state, live, proposed);
+    decide_proposal(tx, &submission, under, decision, by, ctx, now).await?;
+    Ok(None)
+}
+
+/// Approve, reject or send back a live client's proposed change, with its history entry, its
+/// email and its audit entry; an approved change reaches the feed as `client.updated`.
+async fn decide_proposal(
+    tx: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    (state, live, proposed): (ProposalState, Revision, Revision),
+    (action, note): (Action, Option<&str>),
+    by: &Actor,
+    ctx: &ReviewContext<'_>,
+    now: i64,
+) -> Result<(), ReviewError> {
+    let id = submission.id;
+    let refused = ReviewError::Proposal {
+        state,
+        client: submission.status,
+        action,
+    };
+    if !state.allows(action, submission.status) {
+        return Err(refused);
+    }
+    let number = proposed.number;
+    let (changed, kind, audited, step) = match (action, note.map(str::to_owned)) {
+        (Action::Approve, _) => (
+            db::submissions::approve_proposal(&mut *tx, id, &proposed, &by.name, now).await?,
+            "change_approved",
+            Kind::ChangeApproved,
+            ProposalStep::Approved,
+        ),
+        (Action::RequestChanges, Some(message)) => {
+            let token = db::submissions::new_status_token(&mut *tx, id, now).await?;
+            (
+                db::submissions::send_back_proposal(&mut *tx, id, number, &message, now).await?,
+                "change_sent_back",
+                Kind::ChangeSentBack,
+                ProposalStep::SentBack {
+                    message,
+                    edit_url: ctx.link(&format!("submissions/{token}/edit")),
+                },
+            )
+        }
+        (Action::Reject, Some(reason)) => (
+            db::submissions::discard_proposal(&mut *tx, id, Some(number), now).await?,
+            "change_rejected",
+            Kind::ChangeRejected,
+            ProposalStep::Rejected { reason },
+        ),
+        _ => unreachable!(
+            "only approve, request-changes (with a message) and reject decide a proposal"
+        ),
+    };
+    if !changed {
+        return Err(refused);
+    }
+    let note = match &step {
+        ProposalStep::Rejected { reason } => Some(reason.as_str()),
+        ProposalStep::SentBack { message, .. } => Some(message.as_str()),
+        _ => None,
+    };
+    db::submissions::add_event(&mut *tx, id, &by.name, kind, note, now).await?;
+    // Once approved, the proposal is the live revision: its contacts are the client's now.
+    let (told, event) = if action == Action::Approve {
+        (&proposed, Some(EventType::Updated))
+    } else {
+        (&live, None)
+    };
+    if let Some(event) = event {
+        feed::record(&mut *tx, ctx.public_url, id, event, now).await?;
+    }
+    let status_token = db::submissions::new_status_token(&mut *tx, id, now).await?;
+    let email = ProposedChange {
+        client_name: told.client_name.form_text(),
+        client_id: submission.client_id.clone().unwrap_or_default(),
+        step,
+        status_url: ctx.link(&format!("submissions/{status_token}")),
+    }
+    .render()?;
+    queue_to_contacts(&mut *tx, told, &email, ctx, now).await?;
+    let detail = format!("revision {number}");
+    audit(tx, by, audited, id, Some(&detail), now).await?;
+    tracing::info!(
+        submission = id,
+        revision = number,
+        kind,
+        "proposed change decided"
+    );
+    Ok(())
 }
 
 /// Apply a decision to the submission with the reviewer's note, or say what its status is now.
@@ -214,10 +359,16 @@ pub async fn approve(
     shown: Option<i64>,
     by: &Actor,
     ctx: &ReviewContext<'_>,
-) -> Result<String, ReviewError> {
+) -> Result<(), ReviewError> {
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
+    let decision = (Action::Approve, None);
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
+    };
     transition(&mut tx, &submission, Action::Approve, None, &by.name, now).await?;
     let client_id = uuid::Uuid::new_v4().to_string();
     db::submissions::set_client_id(&mut tx, id, &client_id).await?;
@@ -255,7 +406,7 @@ pub async fn approve(
     audit(&mut tx, by, Kind::Approved, id, Some(&client_id), now).await?;
     tx.commit().await?;
     tracing::info!(submission = id, %client_id, "approved");
-    Ok(client_id)
+    Ok(())
 }
 
 pub async fn reject(
@@ -269,7 +420,13 @@ pub async fn reject(
     let reason = parse_note(reason, "reason")?;
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
+    let decision = (Action::Reject, Some(reason.as_str()));
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
+    };
     transition(
         &mut tx,
         &submission,
@@ -304,8 +461,14 @@ pub async fn request_changes(
     let message = parse_note(message, "message")?;
     let now = ctx.clock.now();
     let mut tx = begin(pool).await?;
-    let (submission, revision) = load(&mut tx, id, shown).await?;
     let action = Action::RequestChanges;
+    let decision = (action, Some(message.as_str()));
+    let Some((submission, revision)) =
+        submission_or_proposal(&mut tx, id, shown, decision, by, ctx, now).await?
+    else {
+        tx.commit().await?;
+        return Ok(());
+    };
     transition(&mut tx, &submission, action, Some(&message), &by.name, now).await?;
     // Only hashes of status tokens are stored: the email carries a fresh one.
     let status_token = db::submissions::new_status_token(&mut tx, id, now).await?;
@@ -389,6 +552,11 @@ pub enum PartnerRotationError {
     NotFound,
     #[error("no secret to rotate")]
     NoSecret,
+    /// A suspended client keeps its secret but cannot rotate it until it is reinstated.
+    #[error("the client is suspended")]
+    Suspended,
+    #[error("the client is revoked")]
+    Revoked,
     #[error("rotated less than a day ago")]
     TooSoon,
     #[error(transparent)]
@@ -411,7 +579,13 @@ pub async fn partner_rotate(
         .ok_or(PartnerRotationError::NotFound)?;
     let revision = db::submissions::current_revision(&mut tx, &submission).await?;
     if !can_rotate(submission.status, &revision) {
-        return Err(PartnerRotationError::NoSecret);
+        // Said plainly, so the partner knows whether waiting can help.
+        return Err(match submission.status {
+            _ if !revision.is_confidential() => PartnerRotationError::NoSecret,
+            Status::Suspended => PartnerRotationError::Suspended,
+            Status::Revoked => PartnerRotationError::Revoked,
+            _ => PartnerRotationError::NoSecret,
+        });
     }
     let last = db::secrets::last_partner_rotation(&mut tx, submission.id).await?;
     if last.is_some_and(|at| now - at < PARTNER_ROTATION_EVERY) {
@@ -536,6 +710,9 @@ async fn change_standing(
             // Every secret stops, and no unused link can mint another.
             db::secrets::end_all(&mut tx, id, now).await?;
             db::credentials::revoke_unused(&mut tx, id, now).await?;
+            // Nothing can be proposed to a revoked client, so a waiting proposal ends too
+            // (its revision stays in the history).
+            db::submissions::discard_proposal(&mut tx, id, None, now).await?;
             (Kind::Revoked, EventType::Revoked)
         }
         _ => unreachable!("change_standing is only called with Suspend, Reinstate or Revoke"),

@@ -89,9 +89,21 @@ impl StaffUser {
         }
     }
 
+    /// End this session, with its audit entry in the same transaction (SPEC §9: every staff
+    /// action is audited, signing out too).
     pub async fn logout(self, state: &AppState) -> Result<Cookie<'static>, AppError> {
-        let mut conn = state.db.write.acquire().await?;
-        db::staff::delete_session(&mut conn, &self.session_hash).await?;
+        let mut tx = state.db.begin().await?;
+        db::staff::delete_session(&mut tx, &self.session_hash).await?;
+        db::audit::record(
+            &mut tx,
+            &self.actor(),
+            db::audit::Kind::Logout,
+            None,
+            None,
+            db::now(),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(removal_cookie(state.secure_cookies))
     }
 }

@@ -18,6 +18,7 @@ pub struct Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Login,
+    Logout,
     LoginFailed,
     MfaFailed,
     MfaEnabled,
@@ -36,11 +37,17 @@ pub enum Kind {
     Suspended,
     Reinstated,
     Revoked,
+    ChangeApproved,
+    ChangeRejected,
+    ChangeSentBack,
+    EmailRetried,
+    FeedRetried,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 25] = [
         Kind::Login,
+        Kind::Logout,
         Kind::LoginFailed,
         Kind::MfaFailed,
         Kind::MfaEnabled,
@@ -59,11 +66,17 @@ impl Kind {
         Kind::Suspended,
         Kind::Reinstated,
         Kind::Revoked,
+        Kind::ChangeApproved,
+        Kind::ChangeRejected,
+        Kind::ChangeSentBack,
+        Kind::EmailRetried,
+        Kind::FeedRetried,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Login => "login",
+            Kind::Logout => "logout",
             Kind::LoginFailed => "login_failed",
             Kind::MfaFailed => "mfa_failed",
             Kind::MfaEnabled => "mfa_enabled",
@@ -82,12 +95,18 @@ impl Kind {
             Kind::Suspended => "suspended",
             Kind::Reinstated => "reinstated",
             Kind::Revoked => "revoked",
+            Kind::ChangeApproved => "change_approved",
+            Kind::ChangeRejected => "change_rejected",
+            Kind::ChangeSentBack => "change_sent_back",
+            Kind::EmailRetried => "email_retried",
+            Kind::FeedRetried => "feed_retried",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             Kind::Login => "Signed in",
+            Kind::Logout => "Signed out",
             Kind::LoginFailed => "Failed sign-in",
             Kind::MfaFailed => "Failed second factor",
             Kind::MfaEnabled => "Second factor turned on",
@@ -106,6 +125,11 @@ impl Kind {
             Kind::Suspended => "Client suspended",
             Kind::Reinstated => "Client reinstated",
             Kind::Revoked => "Client revoked",
+            Kind::ChangeApproved => "Proposed change approved",
+            Kind::ChangeRejected => "Proposed change rejected",
+            Kind::ChangeSentBack => "Proposed change sent back",
+            Kind::EmailRetried => "Email sent again",
+            Kind::FeedRetried => "Feed delivery retried",
         }
     }
 

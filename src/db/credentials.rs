@@ -2,6 +2,8 @@
 
 use sqlx::SqliteConnection;
 
+use crate::domain::status::Status;
+
 /// A link and the client it is for.
 #[derive(Debug, Clone)]
 pub struct LinkRow {
@@ -13,6 +15,9 @@ pub struct LinkRow {
     pub overlap: bool,
     pub client_id: Option<String>,
     pub client_name: String,
+    /// The client's status now: a revoked client's links are dead for that reason, whatever
+    /// else happened to them.
+    pub status: Status,
 }
 
 pub async fn insert(
@@ -41,7 +46,8 @@ pub async fn find(conn: &mut SqliteConnection, token_hash: &str) -> sqlx::Result
     sqlx::query_as!(
         LinkRow,
         r#"SELECT l.submission_id, l.expires_at, l.used_at, l.revoked_at,
-            l.overlap AS "overlap: bool", s.client_id, s.client_name
+            l.overlap AS "overlap: bool", s.client_id, s.client_name,
+            s.status AS "status: Status"
          FROM credential_links l JOIN submissions s ON s.id = l.submission_id
          WHERE l.token_hash = ?"#,
         token_hash,

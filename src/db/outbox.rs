@@ -21,14 +21,14 @@ pub struct Queued<'a> {
     pub skipped: Option<&'a str>,
 }
 
-/// Queue one rendered email to one recipient.
-pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> sqlx::Result<()> {
+/// Queue one rendered email to one recipient; returns its row id.
+pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> sqlx::Result<i64> {
     let state = if m.skipped.is_some() {
         "skipped"
     } else {
         "queued"
     };
-    sqlx::query!(
+    let done = sqlx::query!(
         "INSERT INTO outbox (submission_id, kind, recipient, subject, text_body, html_body,
             links_sealed, message_id, state, attempts, next_attempt_at, last_error, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
@@ -44,6 +44,23 @@ pub async fn enqueue(conn: &mut SqliteConnection, m: &Queued<'_>, now: i64) -> s
         now,
         m.skipped,
         now,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.last_insert_rowid())
+}
+
+/// The email `outbox_id` is also about `submission_id` (besides its own `submission_id`), so
+/// that registration's staff page lists it too.
+pub async fn add_about(
+    conn: &mut SqliteConnection,
+    outbox_id: i64,
+    submission_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT OR IGNORE INTO outbox_about (submission_id, outbox_id) VALUES (?, ?)",
+        submission_id,
+        outbox_id,
     )
     .execute(conn)
     .await?;
@@ -261,6 +278,8 @@ pub async fn submission_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result
     Ok(found.flatten())
 }
 
+/// Every email about a submission, oldest first: its own, and those that cover it among
+/// others (`outbox_about`).
 pub async fn for_submission(
     conn: &mut SqliteConnection,
     submission_id: i64,
@@ -269,7 +288,10 @@ pub async fn for_submission(
         OutboxRow,
         r#"SELECT id AS "id!", submission_id, kind, recipient, subject, text_body, html_body, links_sealed, message_id,
             state, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at
-         FROM outbox WHERE submission_id = ? ORDER BY id"#,
+         FROM outbox
+         WHERE submission_id = ?1
+            OR id IN (SELECT outbox_id FROM outbox_about WHERE submission_id = ?1)
+         ORDER BY id"#,
         submission_id,
     )
     .fetch_all(conn)

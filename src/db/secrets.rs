@@ -128,6 +128,9 @@ pub async fn valid_hashes_of_client(
 
 /// Valid secrets that expire within the reminder's horizon and have not had it yet. Only a
 /// client's newest secret is reminded of: an older one is ending because it was replaced.
+/// Only an active client is reminded: the email says how to rotate, which a suspended client
+/// cannot. Its reminders stay due, so the one still due goes out once it is reinstated (a
+/// revoked client's secrets have all ended, so it gets none).
 pub async fn due_reminder(
     conn: &mut SqliteConnection,
     days: Reminder,
@@ -143,7 +146,9 @@ pub async fn due_reminder(
                    AND reminded_30_at IS NULL AND reminded_7_at IS NULL
                    AND id = (SELECT n.id FROM client_secrets n
                              WHERE n.submission_id = client_secrets.submission_id AND n.ended_at IS NULL
-                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)",
+                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)
+                   AND (SELECT s.status FROM submissions s
+                        WHERE s.id = client_secrets.submission_id) = 'approved'",
                 now,
                 horizon,
             )
@@ -158,7 +163,9 @@ pub async fn due_reminder(
                    AND reminded_7_at IS NULL
                    AND id = (SELECT n.id FROM client_secrets n
                              WHERE n.submission_id = client_secrets.submission_id AND n.ended_at IS NULL
-                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)",
+                             ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)
+                   AND (SELECT s.status FROM submissions s
+                        WHERE s.id = client_secrets.submission_id) = 'approved'",
                 now,
                 horizon,
             )

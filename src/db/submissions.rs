@@ -10,7 +10,7 @@ use crate::domain::redirect_uri::RedirectUris;
 use crate::domain::registration::{ClientType, LogoId, Pkce, Registration};
 use crate::domain::revision::{Revision, STORED_RULES, Stored};
 use crate::domain::scopes::{ScopeSet, SubjectType};
-use crate::domain::status::Status;
+use crate::domain::status::{ProposalState, Status};
 use crate::domain::web_url::WebUrl;
 
 #[derive(Debug, Clone, FromRow)]
@@ -25,6 +25,18 @@ pub struct SubmissionRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub decided_by: Option<String>,
+    /// A live client's proposed change: its revision's number, where it stands, and the
+    /// reviewer's message when it was sent back (all three `None` without a proposal).
+    pub proposal: Option<i64>,
+    pub proposal_state: Option<ProposalState>,
+    pub proposal_note: Option<String>,
+}
+
+impl SubmissionRow {
+    /// The proposed change waiting beside the live revision, if there is one.
+    pub fn proposal(&self) -> Option<(i64, ProposalState)> {
+        self.proposal.zip(self.proposal_state)
+    }
 }
 
 /// One revision as the table holds it; read only through [`Revision::from`].
@@ -279,7 +291,8 @@ pub async fn find_by_token(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at,
-            s.decided_by
+            s.decided_by, s.proposal, s.proposal_state AS "proposal_state: ProposalState",
+            s.proposal_note
          FROM status_tokens t JOIN submissions s ON s.id = t.submission_id
          WHERE t.token_hash = ?"#,
         hash,
@@ -293,7 +306,8 @@ pub async fn find(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<S
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at,
-            s.decided_by
+            s.decided_by, s.proposal, s.proposal_state AS "proposal_state: ProposalState",
+            s.proposal_note
          FROM submissions s WHERE s.id = ?"#,
         id,
     )
@@ -316,19 +330,12 @@ pub async fn revisions(
     Ok(records.into_iter().map(Revision::from).collect())
 }
 
+/// The revision the submission is at: for a client, the live one (a proposal waits beside it).
 pub async fn current_revision(
     conn: &mut SqliteConnection,
     submission: &SubmissionRow,
 ) -> sqlx::Result<Revision> {
-    let record = sqlx::query_as!(
-        RevisionRecord,
-        "SELECT * FROM revisions WHERE submission_id = ? AND number = ?",
-        submission.id,
-        submission.revision,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(record.into())
+    revision(conn, submission.id, submission.revision).await
 }
 
 /// The history, oldest first.
@@ -391,18 +398,44 @@ pub async fn queue(
             ("s.id", " < ", "DESC")
         }
     };
-    if let Some(status) = status {
-        query.push(" AND s.status = ").push_bind(status);
+    // *Pending review* also lists live clients' pending proposals (SPEC §7).
+    let with_proposals = status == Some(Status::Pending);
+    match status {
+        Some(Status::Pending) if search.is_some() => {
+            query.push(" AND (s.status = 'pending' OR s.proposal_state = 'pending')");
+        }
+        Some(status) => {
+            query.push(" AND s.status = ").push_bind(status);
+        }
+        None => {}
     }
     if let Some(before) = before {
         query
             .push(format!(" AND {key}{older_than}"))
             .push_bind(before);
     }
-    query
-        .push(format!(" ORDER BY {key} {order} LIMIT "))
-        .push_bind(PAGE_SIZE + 1);
+    if with_proposals && search.is_none() {
+        // Two index range scans merged newest first (SQLite's MERGE of a compound SELECT),
+        // so a page still stops at 51 rows; an OR would sort every pending submission.
+        query.push(" UNION ALL SELECT s.* FROM submissions s WHERE s.proposal_state = 'pending'");
+        if let Some(before) = before {
+            query.push(" AND s.id < ").push_bind(before);
+        }
+        query.push(" ORDER BY id DESC LIMIT ");
+    } else {
+        query.push(format!(" ORDER BY {key} {order} LIMIT "));
+    }
+    query.push_bind(PAGE_SIZE + 1);
     query.build_query_as().fetch_all(conn).await
+}
+
+/// How many live clients have a proposal waiting for review (a partial index holds just them).
+pub async fn pending_proposals(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM submissions WHERE proposal_state = 'pending'"#
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// A staff search term as SQL matches it: any part of the name, contacts or Client ID, in
@@ -446,7 +479,8 @@ pub async fn find_by_client_id(
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at,
-            s.decided_by
+            s.decided_by, s.proposal, s.proposal_state AS "proposal_state: ProposalState",
+            s.proposal_note
          FROM submissions s
          WHERE s.client_id = ? AND s.status IN ('approved', 'suspended', 'revoked')"#,
         client_id,
@@ -462,7 +496,8 @@ pub async fn clients(conn: &mut SqliteConnection, all: bool) -> sqlx::Result<Vec
         SubmissionRow,
         r#"SELECT s.id AS "id!", s.status AS "status: Status", s.revision, s.client_name, s.contacts, s.client_id,
             s.status_note, s.created_at, s.updated_at,
-            s.decided_by
+            s.decided_by, s.proposal, s.proposal_state AS "proposal_state: ProposalState",
+            s.proposal_note
          FROM submissions s
          WHERE s.status = 'approved' OR (? AND s.status IN ('suspended', 'revoked'))
          ORDER BY s.id"#,
@@ -534,6 +569,130 @@ pub async fn resubmit(
     insert_revision(&mut *conn, submission.id, number, registration, now).await?;
     add_event(conn, submission.id, "partner", "resubmitted", None, now).await?;
     Ok(true)
+}
+
+/// A proposed change to an active client (SPEC §7): a new revision beside the live one, which
+/// stays what the export shows. It replaces the proposal `submission` was read with (if any).
+/// Returns the new revision's number, or `None` when the client moved on since it was read
+/// (a decision, a suspension, another proposal sent at the same moment).
+pub async fn propose(
+    conn: &mut SqliteConnection,
+    submission: &SubmissionRow,
+    registration: &Registration,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    let number = submission.proposal.unwrap_or(0).max(submission.revision) + 1;
+    let changed = sqlx::query!(
+        "UPDATE submissions SET proposal = ?, proposal_state = 'pending', proposal_note = NULL,
+            updated_at = ?
+         WHERE id = ? AND status = 'approved' AND revision = ? AND proposal IS ?",
+        number,
+        now,
+        submission.id,
+        submission.revision,
+        submission.proposal,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Ok(None);
+    }
+    insert_revision(&mut *conn, submission.id, number, registration, now).await?;
+    let kind = if submission.proposal.is_some() {
+        "change_replaced"
+    } else {
+        "change_proposed"
+    };
+    add_event(conn, submission.id, "partner", kind, None, now).await?;
+    Ok(Some(number))
+}
+
+/// Staff approve the pending proposal `number`: it becomes the live revision (the queue and
+/// search copy its name and contacts). False when it is no longer the pending proposal of an
+/// active client.
+pub async fn approve_proposal(
+    conn: &mut SqliteConnection,
+    id: i64,
+    proposal: &Revision,
+    staff_name: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let client_name = proposal.client_name.form_text();
+    let contacts = proposal.contacts.lines().join(", ");
+    let changed = sqlx::query!(
+        "UPDATE submissions SET revision = proposal, client_name = ?, contacts = ?,
+            proposal = NULL, proposal_state = NULL, proposal_note = NULL,
+            decided_by = ?, updated_at = ?
+         WHERE id = ? AND status = 'approved' AND proposal = ? AND proposal_state = 'pending'",
+        client_name,
+        contacts,
+        staff_name,
+        now,
+        id,
+        proposal.number,
+    )
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Send the proposal `number` back to the partner with the reviewer's message. False when it is
+/// no longer pending.
+pub async fn send_back_proposal(
+    conn: &mut SqliteConnection,
+    id: i64,
+    number: i64,
+    message: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let changed = sqlx::query!(
+        "UPDATE submissions SET proposal_state = 'changes_requested', proposal_note = ?,
+            updated_at = ?
+         WHERE id = ? AND status = 'approved' AND proposal = ? AND proposal_state = 'pending'",
+        message,
+        now,
+        id,
+        number,
+    )
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Discard the proposal `number` (rejected), or with `None` whatever proposal there is (the
+/// client is revoked). Its revision stays in the history; the live one is untouched. False
+/// when there was no such proposal.
+pub async fn discard_proposal(
+    conn: &mut SqliteConnection,
+    id: i64,
+    number: Option<i64>,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let changed = sqlx::query!(
+        "UPDATE submissions SET proposal = NULL, proposal_state = NULL, proposal_note = NULL,
+            updated_at = ?
+         WHERE id = ? AND proposal IS NOT NULL AND (? IS NULL OR proposal = ?)",
+        now,
+        id,
+        number,
+        number,
+    )
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// The revision numbered `number` of submission `id`.
+pub async fn revision(conn: &mut SqliteConnection, id: i64, number: i64) -> sqlx::Result<Revision> {
+    let record = sqlx::query_as!(
+        RevisionRecord,
+        "SELECT * FROM revisions WHERE submission_id = ? AND number = ?",
+        id,
+        number,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(record.into())
 }
 
 #[cfg(test)]
@@ -639,6 +798,42 @@ mod tests {
         // A confidential client with PKCE raises none of those.
         let plain = titles(&stored(|_| {}));
         assert_eq!(plain, ["Scope reason: None given"]);
+    }
+
+    #[test]
+    fn a_proposal_is_flagged_only_for_what_it_adds_to_the_live_revision() {
+        let live = stored(|r| {
+            r.scopes = r#"["users:write"]"#.into();
+            r.redirect_uris = r#"["http://127.0.0.1:9000/cb"]"#.into();
+        });
+        let proposed = stored(|r| {
+            r.number = 2;
+            r.scopes = r#"["users:write", "accounts:write", "users:read"]"#.into();
+            r.redirect_uris = r#"["http://127.0.0.1:9000/cb", "http://localhost/cb",
+                "https://ledgerly.example/cb?next=/home"]"#
+                .into();
+        });
+        let added: Vec<String> = proposed
+            .flags_added_since(&live)
+            .into_iter()
+            .map(|f| format!("{}: {}", f.title, f.detail))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "New write scopes: accounts:write",
+                "New http redirect URIs: http://localhost/cb",
+                "New redirect URI whose query looks like an open redirector: https://ledgerly.example/cb?next=/home (next)",
+            ]
+        );
+        assert!(live.flags_added_since(&live).is_empty());
+        let changed: Vec<&str> = proposed
+            .side_by_side(&live)
+            .into_iter()
+            .filter(|c| c.changed)
+            .map(|c| c.change.field)
+            .collect();
+        assert_eq!(changed, ["Redirect URIs", "Scopes"]);
     }
 
     #[test]

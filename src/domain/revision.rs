@@ -9,7 +9,7 @@ use crate::domain::AppEnv;
 use crate::domain::client_name::ClientName;
 use crate::domain::contacts::ContactList;
 use crate::domain::fields::{FIELDS, Slot};
-use crate::domain::redirect_uri::RedirectUris;
+use crate::domain::redirect_uri::{RedirectUri, RedirectUris};
 use crate::domain::registration::{ClientType, LogoId, Pkce, RegistrationInput};
 use crate::domain::scopes::{ScopeCatalogue, ScopeSet, SubjectType};
 use crate::domain::web_url::WebUrl;
@@ -219,13 +219,7 @@ impl Revision {
             })
             .collect();
         if let Some(scopes) = self.scopes.parsed() {
-            let writes: Vec<&str> = scopes.iter().filter(|s| s.ends_with(":write")).collect();
-            if !writes.is_empty() {
-                flags.push(Flag {
-                    title: "Write scopes".into(),
-                    detail: writes.join(", "),
-                });
-            }
+            flags.extend(write_scopes(scopes.iter(), Flagging::All));
             let unknown: Vec<&str> = scopes
                 .iter()
                 .filter(|s| catalogue.scope(s).is_none())
@@ -238,26 +232,7 @@ impl Revision {
             }
         }
         if let Some(uris) = self.redirect_uris.parsed() {
-            let http: Vec<&str> = uris
-                .iter()
-                .filter(|u| u.is_http())
-                .map(|u| u.as_str())
-                .collect();
-            if !http.is_empty() {
-                flags.push(Flag {
-                    title: "http redirect URIs".into(),
-                    detail: http.join(", "),
-                });
-            }
-            for uri in uris {
-                let params = uri.open_redirect_params();
-                if !params.is_empty() {
-                    flags.push(Flag {
-                        title: "Query looks like an open redirector".into(),
-                        detail: format!("{} ({})", uri.as_str(), params.join(", ")),
-                    });
-                }
-            }
+            flags.extend(redirect_risks(uris.iter(), Flagging::All));
         }
         if self.client_type.parsed() == Some(&ClientType::Public)
             && self.pkce.parsed() == Some(&Pkce::NotSupported)
@@ -280,25 +255,131 @@ impl Revision {
         flags
     }
 
-    /// What changed from `before` to `self`, field by field, in form order.
-    pub fn changes_since(&self, before: &Revision) -> Vec<Change> {
+    /// Every field of `before` beside the same field of `self`, in form order, each marked
+    /// when it differs: how staff and partner see a proposal against the live revision.
+    pub fn side_by_side(&self, before: &Revision) -> Vec<Compared> {
         let (mut b, mut a) = (before.to_input(), self.to_input());
         FIELDS
             .iter()
             .filter_map(|field| {
-                let (before_text, after_text) = match field.slot {
+                let (before_text, after_text, changed) = match field.slot {
                     Slot::File if before.logo != self.logo => {
-                        ("previous logo".to_owned(), "new logo".to_owned())
+                        ("previous logo".to_owned(), "new logo".to_owned(), true)
                     }
-                    Slot::File => return None,
-                    _ => (field.text(&mut b)?, field.text(&mut a)?),
+                    Slot::File => ("current logo".to_owned(), "current logo".to_owned(), false),
+                    _ => {
+                        let (b, a) = (field.text(&mut b)?, field.text(&mut a)?);
+                        let changed = b != a;
+                        (b, a, changed)
+                    }
                 };
-                (before_text != after_text).then_some(Change {
-                    field: field.label,
-                    before: before_text,
-                    after: after_text,
+                Some(Compared {
+                    changed,
+                    change: Change {
+                        field: field.label,
+                        before: before_text,
+                        after: after_text,
+                    },
                 })
             })
             .collect()
     }
+
+    /// What changed from `before` to `self`, field by field, in form order.
+    pub fn changes_since(&self, before: &Revision) -> Vec<Change> {
+        self.side_by_side(before)
+            .into_iter()
+            .filter(|c| c.changed)
+            .map(|c| c.change)
+            .collect()
+    }
+
+    /// The reviewer flags a proposed change *adds* to the live revision `live` (SPEC §7): write
+    /// scopes, `http` redirect URIs and open-redirector-looking ones that `live` did not have.
+    /// What the client could already do is not flagged again.
+    pub fn flags_added_since(&self, live: &Revision) -> Vec<Flag> {
+        let mut flags = Vec::new();
+        if let Some(scopes) = self.scopes.parsed() {
+            let had: Vec<&str> = live.scopes.parsed().iter().flat_map(|s| s.iter()).collect();
+            let added = scopes.iter().filter(|s| !had.contains(s));
+            flags.extend(write_scopes(added, Flagging::Added));
+        }
+        if let Some(uris) = self.redirect_uris.parsed() {
+            let had = live.redirect_uris.parsed();
+            let had: Vec<&str> = had
+                .iter()
+                .flat_map(|u| u.iter())
+                .map(|u| u.as_str())
+                .collect();
+            let added = uris.iter().filter(|u| !had.contains(&u.as_str()));
+            flags.extend(redirect_risks(added, Flagging::Added));
+        }
+        flags
+    }
+}
+
+/// Whether a flag is about everything a revision asks for, or only what a proposal adds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flagging {
+    All,
+    Added,
+}
+
+impl Flagging {
+    fn title(self, all: &str, added: &str) -> String {
+        match self {
+            Flagging::All => all,
+            Flagging::Added => added,
+        }
+        .to_owned()
+    }
+}
+
+/// The write scopes among `scopes`, as one flag (none without any).
+fn write_scopes<'a>(scopes: impl Iterator<Item = &'a str>, flagging: Flagging) -> Option<Flag> {
+    let writes: Vec<&str> = scopes.filter(|s| s.ends_with(":write")).collect();
+    (!writes.is_empty()).then(|| Flag {
+        title: flagging.title("Write scopes", "New write scopes"),
+        detail: writes.join(", "),
+    })
+}
+
+/// The `http` redirect URIs among `uris` (one flag), and each that looks like an open
+/// redirector (a flag each).
+fn redirect_risks<'a>(
+    uris: impl Iterator<Item = &'a RedirectUri> + Clone,
+    flagging: Flagging,
+) -> Vec<Flag> {
+    let http: Vec<&str> = uris
+        .clone()
+        .filter(|u| u.is_http())
+        .map(|u| u.as_str())
+        .collect();
+    let mut flags = Vec::new();
+    if !http.is_empty() {
+        flags.push(Flag {
+            title: flagging.title("http redirect URIs", "New http redirect URIs"),
+            detail: http.join(", "),
+        });
+    }
+    for uri in uris {
+        let params = uri.open_redirect_params();
+        if !params.is_empty() {
+            flags.push(Flag {
+                title: flagging.title(
+                    "Query looks like an open redirector",
+                    "New redirect URI whose query looks like an open redirector",
+                ),
+                detail: format!("{} ({})", uri.as_str(), params.join(", ")),
+            });
+        }
+    }
+    flags
+}
+
+/// One field of two revisions side by side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compared {
+    pub change: Change,
+    pub changed: bool,
 }

@@ -125,6 +125,51 @@ impl Action {
     }
 }
 
+/// Where a live client's proposed change stands (SPEC §7). The client keeps its own status
+/// (active or suspended) and its live revision while a proposal waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// *Change pending review*: listed in the *Pending review* queue.
+    Pending,
+    /// Sent back to the partner with the reviewer's message.
+    ChangesRequested,
+}
+
+impl ProposalState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProposalState::Pending => "Change pending review",
+            ProposalState::ChangesRequested => "Changes requested on the proposed change",
+        }
+    }
+
+    /// Whether staff may take `action` on this proposal of a client that is `client` now.
+    /// A suspended client's proposal can only be discarded: approving it, or sending it back
+    /// to a partner who cannot edit, waits until the client is reinstated.
+    pub fn allows(self, action: Action, client: Status) -> bool {
+        use Action::*;
+        use ProposalState::*;
+        matches!(
+            (self, action, client),
+            (Pending, Approve | RequestChanges, Status::Approved)
+                | (
+                    Pending | ChangesRequested,
+                    Reject,
+                    Status::Approved | Status::Suspended
+                )
+        )
+    }
+}
+
+impl Status {
+    /// Only an active client takes proposals from its partner (a suspended one once reinstated;
+    /// a revoked one never).
+    pub fn accepts_proposals(self) -> bool {
+        self == Status::Approved
+    }
+}
+
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
@@ -159,5 +204,28 @@ mod tests {
         // A suspended client comes back or ends; a revoked one is final.
         assert_eq!(allowed(Status::Suspended), [Reinstate, Revoke]);
         assert_eq!(allowed(Status::Revoked), []);
+    }
+
+    #[test]
+    fn a_proposal_is_approved_only_while_its_client_is_active_and_discarded_any_time_before_revocation()
+     {
+        use Action::*;
+        use ProposalState::*;
+        let allowed = |proposal: ProposalState, client: Status| {
+            [Approve, RequestChanges, Reject]
+                .into_iter()
+                .filter(|a| proposal.allows(*a, client))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            allowed(Pending, Status::Approved),
+            [Approve, RequestChanges, Reject]
+        );
+        assert_eq!(allowed(ChangesRequested, Status::Approved), [Reject]);
+        assert_eq!(allowed(Pending, Status::Suspended), [Reject]);
+        assert_eq!(allowed(Pending, Status::Revoked), []);
+        assert!(Status::Approved.accepts_proposals());
+        assert!(!Status::Suspended.accepts_proposals());
+        assert!(!Status::Revoked.accepts_proposals());
     }
 }

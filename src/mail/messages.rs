@@ -153,6 +153,57 @@ impl StandingChanged {
     }
 }
 
+/// A proposed change to a live client (SPEC §7), at each step: received, approved, rejected
+/// or sent back. The live client keeps working throughout; the emails say so.
+pub struct ProposedChange {
+    pub client_name: String,
+    pub client_id: String,
+    pub step: ProposalStep,
+    pub status_url: String,
+}
+
+pub enum ProposalStep {
+    Received,
+    Approved,
+    Rejected { reason: String },
+    SentBack { message: String, edit_url: String },
+}
+
+message_templates!(
+    ProposedChange,
+    ProposedChangeText = "mail/proposed_change.txt",
+    ProposedChangeHtml = "mail/proposed_change.html"
+);
+
+impl ProposedChange {
+    pub fn subject(&self) -> String {
+        let name = &self.client_name;
+        match self.step {
+            ProposalStep::Received => format!("We received your proposed change to {name}"),
+            ProposalStep::Approved => format!("Your change to {name} is live"),
+            ProposalStep::Rejected { .. } => format!("Your change to {name} was not approved"),
+            ProposalStep::SentBack { .. } => format!("Changes requested for your change to {name}"),
+        }
+    }
+
+    pub fn render(&self) -> askama::Result<Email> {
+        let (kind, mut links) = match &self.step {
+            ProposalStep::Received => ("change_received", vec![]),
+            ProposalStep::Approved => ("change_approved", vec![]),
+            ProposalStep::Rejected { .. } => ("change_rejected", vec![]),
+            ProposalStep::SentBack { edit_url, .. } => ("change_sent_back", vec![edit_url.clone()]),
+        };
+        links.push(self.status_url.clone());
+        Ok(Email {
+            kind,
+            subject: self.subject(),
+            text: ProposedChangeText { m: self }.render()?,
+            html: ProposedChangeHtml { m: self }.render()?,
+            links,
+        })
+    }
+}
+
 /// Fresh status links for every registration an address is a contact of (`POST /links`).
 pub struct LostLinks {
     /// (client name, status link)

@@ -21,8 +21,9 @@ use seal::LinkSeal;
 /// [`CAP_WINDOW_SECS`]. The rest are recorded as skipped, shown to staff, and never sent.
 pub const CAP_PER_ADDRESS: i64 = 3;
 pub const CAP_WINDOW_SECS: i64 = 24 * 60 * 60;
-/// The messages a stranger can trigger. Decisions are sent by staff, so they are not capped.
-pub const CAPPED_KINDS: &[&str] = &["receipt", "lost_links"];
+/// The messages a stranger can trigger (a proposal's receipt: whoever holds a status link, as
+/// often as they like). Decisions are sent by staff, so they are not capped.
+pub const CAPPED_KINDS: &[&str] = &["receipt", "lost_links", "change_received"];
 
 /// Queues email in the caller's transaction: seals its links, names it, applies the cap.
 #[derive(Clone)]
@@ -65,7 +66,33 @@ impl Outbox {
         now: i64,
     ) -> sqlx::Result<()> {
         self.queue_about(conn, Some(submission_id), email, recipients, now)
-            .await
+            .await?;
+        Ok(())
+    }
+
+    /// Queue `email`, which is about every one of `submission_ids` (the lost-links email), once
+    /// per recipient: each of those registrations' staff pages lists it. Nothing is queued
+    /// when `submission_ids` is empty.
+    pub async fn queue_covering(
+        &self,
+        conn: &mut SqliteConnection,
+        submission_ids: &[i64],
+        email: &Email,
+        recipients: &[String],
+        now: i64,
+    ) -> sqlx::Result<()> {
+        let Some((&first, others)) = submission_ids.split_first() else {
+            return Ok(());
+        };
+        let queued = self
+            .queue_about(conn, Some(first), email, recipients, now)
+            .await?;
+        for outbox_id in queued {
+            for &other in others {
+                db::outbox::add_about(&mut *conn, outbox_id, other).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Queue an email about no submission (a staff invitation), in the caller's transaction.
@@ -77,9 +104,11 @@ impl Outbox {
         now: i64,
     ) -> sqlx::Result<()> {
         self.queue_about(conn, None, email, &[recipient.to_owned()], now)
-            .await
+            .await?;
+        Ok(())
     }
 
+    /// Returns the rows' ids, one per recipient.
     async fn queue_about(
         &self,
         conn: &mut SqliteConnection,
@@ -87,7 +116,8 @@ impl Outbox {
         email: &Email,
         recipients: &[String],
         now: i64,
-    ) -> sqlx::Result<()> {
+    ) -> sqlx::Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             // Stable for the row's life: a resend after a crash carries the same Message-ID.
             let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.domain);
@@ -121,9 +151,9 @@ impl Outbox {
                 message_id: &message_id,
                 skipped: capped.then_some(reason.as_str()),
             };
-            db::outbox::enqueue(&mut *conn, &queued, now).await?;
+            ids.push(db::outbox::enqueue(&mut *conn, &queued, now).await?);
         }
-        Ok(())
+        Ok(ids)
     }
 
     pub fn seal(&self) -> &LinkSeal {

@@ -81,7 +81,7 @@ pub async fn send(
     let mut tx = state.db.begin().await?;
     let registrations = db::submissions::with_contact(&mut tx, &email).await?;
     // To the address as the registration holds it, not as it was typed here.
-    if let Some((first, _, recipient)) = registrations.first() {
+    if let Some((_, _, recipient)) = registrations.first() {
         let mut links = Vec::new();
         for (id, name, _) in &registrations {
             // Only hashes are stored, so each link is a new token; earlier ones keep working.
@@ -93,11 +93,13 @@ pub async fn send(
             links.push((name.clone(), url.to_string()));
         }
         let message = LostLinks { links }.render()?;
+        // One email, about every registration it links to.
+        let covered: Vec<i64> = registrations.iter().map(|(id, _, _)| *id).collect();
         state
             .outbox
-            .queue(
+            .queue_covering(
                 &mut tx,
-                *first,
+                &covered,
                 &message,
                 std::slice::from_ref(recipient),
                 now,

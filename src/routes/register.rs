@@ -33,6 +33,8 @@ pub struct FormPage<'a> {
     /// When editing: the logo already stored, kept unless a new file is chosen.
     pub current_logo: Option<String>,
     pub preview: ConsentPreview,
+    /// A proposed change to a live client: the client type is shown but cannot change.
+    pub client_type_locked: bool,
 }
 
 impl FormPage<'_> {
@@ -80,6 +82,7 @@ fn new_form_page<'a>(
         preview: ConsentPreview::from_input(input, logo_url, &state.scopes),
         held_logo,
         current_logo: None,
+        client_type_locked: false,
     }
 }
 

@@ -20,6 +20,11 @@ pub fn event_label(kind: &str) -> &'static str {
         "suspended" => "Suspended",
         "reinstated" => "Reinstated",
         "revoked" => "Revoked",
+        "change_proposed" => "Change proposed",
+        "change_replaced" => "Proposed change replaced by a newer one",
+        "change_approved" => "Proposed change approved and live",
+        "change_rejected" => "Proposed change rejected",
+        "change_sent_back" => "Changes requested on the proposed change",
         _ => "Updated",
     }
 }

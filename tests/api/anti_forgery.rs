@@ -21,6 +21,8 @@ async fn snapshot(app: &TestApp) -> Vec<(&'static str, i64)> {
         "SELECT COUNT(*) FROM events",
         "SELECT COUNT(*) FROM outbox",
         "SELECT COUNT(*) FROM outbox WHERE state = 'failed'",
+        "SELECT COUNT(*) FROM outbox_about",
+        "SELECT COUNT(*) FROM audit_log",
         "SELECT COUNT(*) FROM credential_links",
         "SELECT COUNT(*) FROM credential_links WHERE used_at IS NOT NULL OR revoked_at IS NOT NULL",
     ] {

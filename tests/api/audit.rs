@@ -24,6 +24,15 @@ fn entries(page: &Html) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// The audit log's newest entries as (kind, target), read by an admin (signed in already).
+pub async fn audit_kinds(app: &TestApp) -> Vec<(String, String)> {
+    let page = app.get_html("/staff/audit").await;
+    entries(&page)
+        .into_iter()
+        .map(|(kind, _, _, target)| (kind, target))
+        .collect()
+}
+
 fn attrs(page: &Html, css: &str, name: &str) -> Vec<String> {
     let selector = scraper::Selector::parse(css).unwrap();
     page.select(&selector)
@@ -124,6 +133,7 @@ async fn second_factor_failures_and_account_changes_are_recorded() {
             "login",
             "recovery_code_used",
             "mfa_failed",
+            "logout",
             "role_changed",
             "enabled",
             "disabled",
@@ -132,8 +142,8 @@ async fn second_factor_failures_and_account_changes_are_recorded() {
         ]
     );
     let targets: Vec<String> = entries(&page).into_iter().map(|e| e.3).collect();
-    assert_eq!(targets[3], "rae@platform.example");
-    assert_eq!(targets[5], "rae@platform.example");
+    assert_eq!(targets[4], "rae@platform.example");
+    assert_eq!(targets[6], "rae@platform.example");
 }
 
 #[tokio::test]
@@ -265,5 +275,29 @@ async fn invitations_passwords_resets_and_every_decision_are_recorded() {
             ("invited", STAFF_EMAIL, "nia@platform.example"),
             ("login", STAFF_EMAIL, ""),
         ]
+    );
+}
+
+#[tokio::test]
+async fn signing_out_is_recorded_with_who_and_from_where() {
+    let app = spawn_app().await;
+    app.sign_in_staff().await;
+    app.sign_out().await;
+    assert_eq!(app.open("/staff/audit").await.status(), 303, "signed out");
+    assert_eq!(app.login(STAFF_EMAIL, STAFF_PASSWORD).await.status(), 303);
+    let rows = entries(&app.page("/staff/audit").await);
+    let who = |kind: &str| {
+        (
+            kind.into(),
+            STAFF_EMAIL.into(),
+            "127.0.0.1".into(),
+            String::new(),
+        )
+    };
+    assert_eq!(rows, [who("login"), who("logout"), who("login")]);
+    let page = app.page("/staff/audit?kind=logout").await;
+    assert_eq!(
+        select(&page, "tr[data-kind] td:nth-child(4)"),
+        ["Signed out"]
     );
 }

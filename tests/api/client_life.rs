@@ -2,21 +2,8 @@
 
 use scraper::Html;
 
+use crate::client_steps::active_client;
 use crate::helpers::*;
-
-/// Register a confidential client, approve it, and return (submission id, status path,
-/// credentials path, Client ID). The reviewer stays signed in.
-async fn active_client(app: &TestApp) -> (i64, String, String, String) {
-    let status_path = app.register().await;
-    let id = app.submission_id(&status_path).await;
-    app.sign_in_staff().await;
-    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
-    let (_, text) = app.delivered("approved").await.remove(0);
-    let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
-    let credentials = link.strip_prefix(&app.address).unwrap().to_owned();
-    let client_id = select(&app.get_html(&credentials).await, "[data-client-id]").remove(0);
-    (id, status_path, credentials, client_id)
-}
 
 /// How many contacts the one approved client has: each gets every email.
 async fn contacts(app: &TestApp) -> usize {
@@ -332,4 +319,59 @@ async fn two_reviewers_suspending_at_once_yield_one_suspension_and_one_email() {
             .await as usize,
         contacts(&app).await
     );
+}
+
+/// The credentials page's heading and its sentence about the link.
+async fn link_page(app: &TestApp, path: &str) -> (Vec<String>, String) {
+    let page = app.get_html(path).await;
+    assert!(!exists(&page, "[data-secret]"));
+    (
+        select(&page, ".notice h2"),
+        select(&page, "[data-link-state]").concat(),
+    )
+}
+
+#[tokio::test]
+async fn after_a_revocation_every_credentials_link_says_the_client_was_revoked_and_reveals_nothing()
+{
+    let app = spawn_app().await;
+    let (id, _, used, _) = active_client(&app).await;
+    assert_eq!(app.reveal_credentials(&used).await.status(), 200);
+    // Two rotations: the first one's link is replaced by the second's, which stays unused.
+    for _ in 0..2 {
+        assert_eq!(app.decide(id, "rotate-secret", &[]).await.status(), 303);
+    }
+    let rotated = app.delivered("secret_rotated").await;
+    let link = |text: &str| {
+        let link = link_in(text, &app.url("/credentials/")).expect("a credentials link");
+        link.strip_prefix(&app.address).unwrap().to_owned()
+    };
+    let replaced = link(&rotated.first().unwrap().1);
+    let unused = link(&rotated.last().unwrap().1);
+    assert_ne!(replaced, unused);
+    // Before the revocation a replaced link says so.
+    assert_eq!(
+        link_page(&app, &replaced).await.0,
+        ["Link replaced".to_owned()]
+    );
+
+    let response = app
+        .decide(id, "revoke", &[("reason", "The partner closed down")])
+        .await;
+    assert_eq!(response.status(), 303);
+
+    for path in [&used, &replaced, &unused] {
+        let (heading, text) = link_page(&app, path).await;
+        assert_eq!(heading, ["Client revoked".to_owned()], "{path}");
+        assert!(text.contains("revoked, which is final"), "{text}");
+        assert!(!text.contains("replaced"), "{text}");
+        assert!(!text.contains("staff can rotate"), "{text}");
+        assert!(!exists(&app.get_html(path).await, "form[method=post]"));
+
+        let posted = app.reveal_credentials(path).await;
+        assert_eq!(posted.status(), 410);
+        let page = Html::parse_document(&posted.text().await.unwrap());
+        assert!(!exists(&page, "[data-secret]"));
+        assert_eq!(select(&page, ".notice h2"), ["Client revoked"]);
+    }
 }

@@ -81,3 +81,17 @@ pub fn listed_hashes(entry: &serde_json::Value) -> Vec<String> {
         .map(|s| s["hash"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Register a confidential client, approve it, and return (submission id, status path,
+/// credentials path, Client ID). The reviewer stays signed in.
+pub async fn active_client(app: &TestApp) -> (i64, String, String, String) {
+    let status_path = app.register().await;
+    let id = app.submission_id(&status_path).await;
+    app.sign_in_staff().await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    let (_, text) = app.delivered("approved").await.remove(0);
+    let link = link_in(&text, &app.url("/credentials/")).expect("a credentials link");
+    let credentials = link.strip_prefix(&app.address).unwrap().to_owned();
+    let client_id = select(&app.get_html(&credentials).await, "[data-client-id]").remove(0);
+    (id, status_path, credentials, client_id)
+}

@@ -118,3 +118,84 @@ async fn a_lifetime_outside_8_to_3650_days_is_refused_at_startup() {
         assert_eq!(error.var, "SECRET_LIFETIME_DAYS", "{bad}");
     }
 }
+
+/// Counts the expiry reminders queued about one submission.
+fn reminders_of(id: i64) -> String {
+    format!("SELECT COUNT(*) FROM outbox WHERE kind = 'secret_expiring' AND submission_id = {id}")
+}
+
+/// Counts the expiry events recorded for one submission.
+fn expiries_of(id: i64) -> String {
+    format!(
+        "SELECT COUNT(*) FROM feed_events WHERE type = 'client.secret_expired' AND submission_id = {id}"
+    )
+}
+
+#[tokio::test]
+async fn a_suspended_client_is_not_reminded_until_it_is_reinstated_and_a_revoked_one_never() {
+    let (app, clock) = spawn_with_clock(|vars| {
+        vars.insert("SECRET_LIFETIME_DAYS".into(), "90".into());
+    })
+    .await;
+    // Three clients with secrets of the same age: one suspended, one revoked, and one that
+    // stays active, whose reminders show that a sweep has run.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (id, _) = approve(&app, |f| f).await;
+        reveal_secret(&app, &newest_link(&app, "approved").await).await;
+        ids.push(id);
+    }
+    let [suspended, revoked, active] = ids[..] else {
+        unreachable!()
+    };
+    let reason = [("reason", "Under investigation")];
+    assert_eq!(
+        app.decide(suspended, "suspend", &reason).await.status(),
+        303
+    );
+    assert_eq!(app.decide(revoked, "revoke", &reason).await.status(), 303);
+
+    clock.advance_days(61); // 29 days before expiry
+    until(&app, &reminders_of(active), 2).await;
+    assert_eq!(
+        app.count(&reminders_of(suspended)).await,
+        0,
+        "suspended: cannot rotate"
+    );
+    assert_eq!(app.count(&reminders_of(revoked)).await, 0);
+
+    clock.advance_days(23); // 6 days before
+    until(&app, &reminders_of(active), 4).await;
+    assert_eq!(app.count(&reminders_of(suspended)).await, 0);
+
+    // Reinstated within the last 7 days: the reminder still due (7 days) goes, once; the
+    // 30-day one is past and is not sent late.
+    assert_eq!(app.decide(suspended, "reinstate", &[]).await.status(), 303);
+    clock.advance(60);
+    until(&app, &reminders_of(suspended), 2).await;
+    let mails = app.delivered("secret_expiring").await;
+    let theirs: Vec<&String> = mails[mails.len() - 2..]
+        .iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert!(
+        theirs.iter().all(|text| text.contains("in 7 days")),
+        "{theirs:?}"
+    );
+    clock.advance(3600);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.count(&reminders_of(suspended)).await, 2, "sent once");
+
+    // Suspended again, its secret still expires, with its feed event; the revoked client's
+    // secret ended at the revocation and has no expiry to record.
+    assert_eq!(
+        app.decide(suspended, "suspend", &reason).await.status(),
+        303
+    );
+    clock.advance_days(7);
+    until(&app, &expiries_of(active), 1).await;
+    until(&app, &expiries_of(suspended), 1).await;
+    assert_eq!(app.count(&expiries_of(revoked)).await, 0);
+    assert_eq!(app.count(&reminders_of(revoked)).await, 0);
+    assert_eq!(app.count(&reminders_of(suspended)).await, 2);
+}

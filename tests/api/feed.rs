@@ -250,6 +250,10 @@ async fn staff_can_retry_a_failing_delivery_now() {
     assert_eq!(response.status(), 303);
     let seen = receiver.until(2).await;
     assert_eq!(seen[1].answered, 204);
+    assert_eq!(
+        crate::audit::audit_kinds(&app).await[0],
+        ("feed_retried".to_owned(), format!("submission {id}"))
+    );
 }
 
 #[tokio::test]

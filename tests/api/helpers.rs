@@ -452,7 +452,14 @@ impl TestApp {
     }
 
     pub async fn decide(&self, id: i64, action: &str, fields: &[(&str, &str)]) -> Response {
-        let revision = self.shown_revision(id).await;
+        // The revision of that action's own form: a live client's proposal has forms of its
+        // own, which carry the proposal's revision rather than the live one.
+        let page = self.get_html(&format!("/staff/submissions/{id}")).await;
+        let own = format!("form[action$='/{action}'] input[name=revision]");
+        let revision = match attr(&page, &own, "value") {
+            Some(revision) => revision,
+            None => self.shown_revision(id).await,
+        };
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("revision", &revision));
         let page = format!("/staff/submissions/{id}");

@@ -135,3 +135,65 @@ async fn the_home_page_and_the_status_page_point_to_it() {
     let form = app.get_html("/links").await;
     assert!(exists(&form, "form[action='/links'] input[name=email]"));
 }
+
+/// The subjects and recipients of the emails a submission's staff page lists.
+async fn emails_listed(app: &TestApp, id: i64) -> Vec<(String, String)> {
+    let page = app.get_html(&format!("/staff/submissions/{id}")).await;
+    let subjects = select(&page, "tr[data-email-state] td:nth-child(1)");
+    let recipients = select(&page, "tr[data-email-state] td:nth-child(2)");
+    subjects.into_iter().zip(recipients).collect()
+}
+
+#[tokio::test]
+async fn the_one_lost_links_email_is_listed_on_the_staff_page_of_every_registration_it_covers() {
+    let app = spawn_app().await;
+    let mut covered = Vec::new();
+    for name in ["First App", "Second App"] {
+        let token = app.csrf_token("/register").await;
+        let response = app
+            .post_register(&FormFields::valid(&token).set("client_name", name))
+            .await;
+        assert_eq!(response.status(), 303);
+        covered.push(app.submission_id(&location(&response)).await);
+    }
+    let token = app.csrf_token("/register").await;
+    let other = app
+        .post_register(
+            &FormFields::valid(&token)
+                .set("contacts", "someone@else.example")
+                .set("client_name", "Not Theirs"),
+        )
+        .await;
+    let other = app.submission_id(&location(&other)).await;
+
+    assert_eq!(ask(&app, "dev@ledgerly.example").await.status(), 200);
+    let mails = app.delivered("lost_links").await;
+    assert_eq!(mails.len(), 1, "one email for both registrations");
+    assert_eq!(
+        app.outbox()
+            .await
+            .iter()
+            .filter(|r| r.kind == "lost_links")
+            .count(),
+        1
+    );
+
+    app.sign_in_staff().await;
+    let lost_links = |rows: Vec<(String, String)>| -> Vec<(String, String)> {
+        rows.into_iter()
+            .filter(|(subject, _)| subject.starts_with("Your links for"))
+            .collect()
+    };
+    for id in &covered {
+        let listed = lost_links(emails_listed(&app, *id).await);
+        assert_eq!(
+            listed,
+            [(
+                "Your links for First App, Second App".to_owned(),
+                "dev@ledgerly.example".to_owned()
+            )],
+            "submission {id}"
+        );
+    }
+    assert_eq!(lost_links(emails_listed(&app, other).await), []);
+}

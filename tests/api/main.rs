@@ -17,6 +17,7 @@ mod login_limits;
 mod lost_links;
 mod mail;
 mod mfa;
+mod proposals;
 mod read_model;
 mod register;
 mod review;

@@ -538,6 +538,11 @@ async fn staff_see_a_failed_email_and_their_retry_reaches_the_smtp_server() {
     assert_eq!(response.status(), 303);
     let page = app.get_html(&format!("/staff/submissions/{id}")).await;
     assert!(select(&page, "tr[data-email-state=failed]").is_empty());
+    // The retry is a staff action: it is in the audit log, on its submission.
+    assert_eq!(
+        crate::audit::audit_kinds(&app).await[0],
+        ("email_retried".to_owned(), format!("submission {id}"))
+    );
 
     // The worker sends it again, and this time the relay takes it.
     while app.mail.try_send_next().await.unwrap().is_some() {}

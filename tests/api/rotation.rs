@@ -178,3 +178,65 @@ async fn partner_rotate(app: &TestApp, status_path: &str) -> reqwest::Response {
         .await
         .unwrap()
 }
+
+/// POST the status page's rotation form with a token read from it earlier (a page left open).
+async fn partner_rotate_with(app: &TestApp, status_path: &str, csrf: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("{status_path}/rotate-secret")))
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The error page's heading and message.
+async fn refusal(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    (
+        status,
+        select(&page, "h1").concat(),
+        select(&page, "p.lead").concat(),
+    )
+}
+
+#[tokio::test]
+async fn a_partner_rotation_of_a_suspended_or_revoked_client_is_refused_with_a_page_that_says_why()
+{
+    let (app, _clock) = spawn_with_clock(|_| {}).await;
+    let token = app.csrf_token("/register").await;
+    let status_path = location(&app.post_register(&FormFields::valid(&token)).await);
+    let id = app.submission_id(&status_path).await;
+    assert_eq!(app.decide(id, "approve", &[]).await.status(), 303);
+    reveal_secret(&app, &newest_link(&app, "approved").await).await;
+    // The partner opened the status page while the client was active.
+    let page = app.get_html(&status_path).await;
+    let csrf = attr(
+        &page,
+        "form[data-rotate-secret] input[name=csrf_token]",
+        "value",
+    )
+    .expect("an active client's page offers a rotation");
+    let links = app.credential_links(id).await;
+
+    let reason = [("reason", "Unusual traffic")];
+    assert_eq!(app.decide(id, "suspend", &reason).await.status(), 303);
+    assert!(!exists(
+        &app.get_html(&status_path).await,
+        "form[data-rotate-secret]"
+    ));
+    let (status, title, message) =
+        refusal(partner_rotate_with(&app, &status_path, &csrf).await).await;
+    assert_eq!((status, title.as_str()), (409, "Client suspended"));
+    assert!(message.contains("suspended"), "{message}");
+    assert!(message.contains("until we reinstate it"), "{message}");
+
+    assert_eq!(app.decide(id, "revoke", &reason).await.status(), 303);
+    let (status, title, message) =
+        refusal(partner_rotate_with(&app, &status_path, &csrf).await).await;
+    assert_eq!((status, title.as_str()), (410, "Client revoked"));
+    assert!(message.contains("revoked, which is final"), "{message}");
+
+    assert_eq!(app.credential_links(id).await, links, "no new link");
+    assert!(app.delivered("secret_rotated").await.is_empty());
+}

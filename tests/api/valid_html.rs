@@ -120,7 +120,8 @@ async fn every_page_passes_the_nu_html_checker() {
         .await;
 
     // Another, approved: its credentials page before and after the secret is revealed.
-    let approved = app.submission_id(&app.register().await).await;
+    let approved_status = app.register().await;
+    let approved = app.submission_id(&approved_status).await;
     assert_eq!(app.decide(approved, "approve", &[]).await.status(), 303);
     pages
         .save(
@@ -159,6 +160,25 @@ async fn every_page_passes_the_nu_html_checker() {
         .await
         .unwrap();
     pages.save("links-sent", asked, 200).await;
+    // A proposed change to the live client (SPEC §7): the form, and both sides' pages.
+    let propose = format!("{approved_status}/edit");
+    pages.save("propose", app.get(&propose).await, 200).await;
+    let token = app.csrf_token(&propose).await;
+    let proposal = FormFields::valid(&token)
+        .without("logo")
+        .set("client_name", "Ledgerly Books")
+        .set("scopes", "users:write");
+    assert_eq!(app.post_multipart(&propose, &proposal).await.status(), 303);
+    pages
+        .save("status-proposal", app.get(&approved_status).await, 200)
+        .await;
+    pages
+        .save(
+            "detail-proposal",
+            app.get(&format!("/staff/submissions/{approved}")).await,
+            200,
+        )
+        .await;
     let suspended = app
         .decide(approved, "suspend", &[("reason", "A report of abuse.")])
         .await;
@@ -170,7 +190,7 @@ async fn every_page_passes_the_nu_html_checker() {
             200,
         )
         .await;
-    assert_eq!(pages.count(), 22);
+    assert_eq!(pages.count(), 25);
 
     let errors = nu_errors(pages.dir.path());
     assert!(errors.is_empty(), "the Nu HTML Checker found:\n{errors}");

@@ -334,7 +334,30 @@ async fn journey(js: Js) {
     assert_eq!(b.text("[data-status]").await, "Approved");
     assert_eq!(b.text("[data-client-id]").await, client_id);
 
-    // 10. A partner who lost the status link asks for it again.
+    // 10. The partner proposes a change to the live client; the reviewer sees it beside the
+    // live values and approves it: the new name is live, with the same Client ID (SPEC §7).
+    b.open(&app.url(&status_path)).await;
+    b.click("a[data-propose-changes]").await;
+    b.wait_for("form.registration").await;
+    assert_eq!(b.value("#client_name").await, "Ledgerly Books");
+    findings.look_at(&b, "propose").await;
+    b.fill("#client_name", "Ledgerly Ledger").await;
+    b.click("form.registration button[type=submit]").await;
+    b.wait_for("[data-proposal]").await;
+    assert_eq!(b.path().await, status_path);
+    assert_eq!(b.text("[data-status]").await, "Approved");
+    assert_eq!(b.text("h1").await, "Ledgerly Books", "the live name stays");
+    findings.look_at(&b, "status-proposal").await;
+    b.open(&app.url(&detail_path)).await;
+    b.wait_for("[data-side-by-side]").await;
+    findings.look_at(&b, "staff-detail-proposal").await;
+    b.click("[data-proposal] form[action$='/approve'] button")
+        .await;
+    b.wait_for_text_eq("h1", "Ledgerly Ledger").await;
+    assert!(!b.exists("[data-proposal]").await);
+    assert_eq!(b.text("[data-client-id]").await, client_id);
+
+    // 11. A partner who lost the status link asks for it again.
     b.open(&app.url("/links")).await;
     findings.look_at(&b, "links").await;
     b.fill("#email", "dev@ledgerly.example").await;

@@ -11,8 +11,8 @@ use crate::db;
 use crate::db::outbox::OutboxRow;
 use crate::db::submissions::{EventRow, SubmissionRow};
 use crate::domain::delivery::DeliveryState;
-use crate::domain::revision::{Change, Flag, Revision};
-use crate::domain::status::{Action, Status};
+use crate::domain::revision::{Change, Compared, Flag, Revision};
+use crate::domain::status::{Action, ProposalState, Status};
 use crate::error::{AppError, render};
 // The `utc` filter of the templates below.
 use crate::review::{self, ReviewContext, ReviewError};
@@ -20,6 +20,15 @@ use crate::routes::staff::{StaffNav, see_other};
 use crate::state::AppState;
 use crate::views::ConsentPreview;
 use crate::views::filters;
+
+/// A live client's proposed change, as the reviewer weighs it against the live revision.
+pub struct ProposalReview {
+    pub state: ProposalState,
+    pub revision: Revision,
+    pub compared: Vec<Compared>,
+    /// What the change adds that the live client could not do (SPEC §7).
+    pub added: Vec<Flag>,
+}
 
 pub struct RevisionView {
     pub revision: Revision,
@@ -35,6 +44,7 @@ struct DetailPage {
     status: Status,
     current: Revision,
     flags: Vec<Flag>,
+    proposal: Option<ProposalReview>,
     revisions: Vec<RevisionView>,
     events: Vec<EventRow>,
     emails: Vec<OutboxRow>,
@@ -74,6 +84,15 @@ async fn page(
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("submission {id} has no current revision"))
         })?;
+    let proposal = submission.proposal().and_then(|(number, state)| {
+        let proposed = revisions.iter().find(|r| r.number == number)?.clone();
+        Some(ProposalReview {
+            state,
+            compared: proposed.side_by_side(&current),
+            added: proposed.flags_added_since(&current),
+            revision: proposed,
+        })
+    });
     // Newest first; each compared with the one before it.
     let views = revisions
         .iter()
@@ -92,6 +111,7 @@ async fn page(
         csrf_token: staff.csrf_token(state),
         can_rotate: crate::review::can_rotate(status, &current),
         flags: current.flags(&state.scopes),
+        proposal,
         preview: ConsentPreview::from_revision(&current, &state.scopes),
         status,
         submission,
@@ -203,7 +223,7 @@ async fn decide(
     let actor = staff.actor();
     let (db, by, ctx) = (&state.db.write, &actor, &context(state));
     let result = match decision {
-        Decision::Approve => review::approve(db, id, shown, by, ctx).await.map(|_| ()),
+        Decision::Approve => review::approve(db, id, shown, by, ctx).await,
         Decision::Reject => review::reject(db, id, shown, &form.reason, by, ctx).await,
         Decision::RequestChanges => {
             review::request_changes(db, id, shown, &form.reason, by, ctx).await
@@ -278,13 +298,29 @@ pub async fn revoke(
 pub async fn retry_email(
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    _: CsrfForm<TokenOnly, StaffUser>,
+    CsrfForm { sender: staff, .. }: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.write.acquire().await?;
-    let submission_id = db::outbox::submission_of(&mut conn, *id)
+    let mut tx = state.db.begin().await?;
+    let submission_id = db::outbox::submission_of(&mut tx, *id)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::outbox::retry(&mut conn, *id).await?;
+    // Audited only when it did something: a retry of an email that had not failed is a no-op.
+    if db::outbox::retry(&mut tx, *id).await? {
+        let target = format!("submission {submission_id}");
+        let detail = format!("email {id}");
+        let kind = db::audit::Kind::EmailRetried;
+        let now = db::now();
+        db::audit::record(
+            &mut tx,
+            &staff.actor(),
+            kind,
+            Some(&target),
+            Some(&detail),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     state.outbox.wake_worker();
     Ok(see_other(&format!("/staff/submissions/{submission_id}")))
 }
@@ -293,13 +329,19 @@ pub async fn retry_email(
 pub async fn retry_feed(
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    _: CsrfForm<TokenOnly, StaffUser>,
+    CsrfForm { sender: staff, .. }: CsrfForm<TokenOnly, StaffUser>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.db.write.acquire().await?;
-    db::submissions::find(&mut conn, *id)
+    let mut tx = state.db.begin().await?;
+    db::submissions::find(&mut tx, *id)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::feed::retry_now(&mut conn, *id, state.clock.now()).await?;
+    let now = state.clock.now();
+    if db::feed::retry_now(&mut tx, *id, now).await? > 0 {
+        let target = format!("submission {id}");
+        let kind = db::audit::Kind::FeedRetried;
+        db::audit::record(&mut tx, &staff.actor(), kind, Some(&target), None, now).await?;
+    }
+    tx.commit().await?;
     state.feed_wake.notify_one();
     Ok(see_other(&format!("/staff/submissions/{id}")))
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::session::StaffUser;
 use crate::db;
 use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
-use crate::domain::status::Status;
+use crate::domain::status::{ProposalState, Status};
 use crate::error::{AppError, BadAddress, render};
 // The `utc` filter of the templates below.
 use crate::routes::staff::StaffNav;
@@ -45,6 +45,12 @@ struct QueuePage {
 impl QueuePage {
     fn status_label(&self, row: &SubmissionRow) -> &'static str {
         row.status.label()
+    }
+
+    /// A live client's proposal waiting for review: listed under *Pending review*, and marked
+    /// so it is not mistaken for a new registration.
+    fn is_pending_change(&self, row: &SubmissionRow) -> bool {
+        row.proposal_state == Some(ProposalState::Pending)
     }
 
     /// The query string that keeps the current filter and search.
@@ -99,6 +105,7 @@ pub async fn list(
     )
     .await?;
     let counts = db::submissions::counts(&mut conn).await?;
+    let pending_changes = db::submissions::pending_proposals(&mut conn).await?;
     drop(conn);
 
     let next_before = if rows.len() as i64 > PAGE_SIZE {
@@ -113,7 +120,13 @@ pub async fn list(
         .map(|s| Filter {
             value: s.as_str(),
             label: s.label(),
-            count: count_of(*s),
+            // Proposals wait in *Pending review* too; "All" counts each submission once.
+            count: count_of(*s)
+                + if *s == Status::Pending {
+                    pending_changes
+                } else {
+                    0
+                },
             current: status == Some(*s),
         })
         .collect();
