@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::auth::session::StaffUser;
 use crate::db;
-use crate::db::submissions::{PAGE_SIZE, SubmissionRow};
+use crate::db::submissions::{PAGE_SIZE, QueueRow};
 use crate::domain::status::{ProposalState, Status};
 use crate::error::{AppError, BadAddress, render};
 // The `utc` filter of the templates below.
@@ -37,19 +37,19 @@ struct QueuePage {
     filters: Vec<Filter>,
     status_value: &'static str,
     q: String,
-    rows: Vec<SubmissionRow>,
+    rows: Vec<QueueRow>,
     next_before: Option<i64>,
     is_first_page: bool,
 }
 
 impl QueuePage {
-    fn status_label(&self, row: &SubmissionRow) -> &'static str {
+    fn status_label(&self, row: &QueueRow) -> &'static str {
         row.status.label()
     }
 
     /// A live client's proposal waiting for review: listed under *Pending review*, and marked
     /// so it is not mistaken for a new registration.
-    fn is_pending_change(&self, row: &SubmissionRow) -> bool {
+    fn is_pending_change(&self, row: &QueueRow) -> bool {
         row.proposal_state == Some(ProposalState::Pending)
     }
 
