@@ -702,3 +702,34 @@ impl TestApp {
         }
     }
 }
+
+/// A fresh data folder whose `registry.db` has the schema as it was before migration
+/// `before` (every migration whose file name sorts before it), and a pool on it, for tests
+/// that write rows the way an older portal did and then start today's.
+pub async fn database_before(before: &str) -> (TempDir, sqlx::SqlitePool) {
+    let old_migrations = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < before {
+            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
+        }
+    }
+    let data_dir = tempfile::tempdir().unwrap();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(data_dir.path().join("registry.db"))
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
+        )
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    (data_dir, pool)
+}

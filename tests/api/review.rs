@@ -140,30 +140,7 @@ async fn a_search_finds_a_client_by_its_new_name_after_a_resubmission() {
 async fn submissions_stored_before_the_newest_first_index_are_found_and_paged_after_it() {
     // The schema before migration 20261204104500, which rebuilds the search index with the
     // submission id negated: run from a copy of the earlier files, rows written into it.
-    let old_migrations = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.as_str() < "20261204104500" {
-            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
-        }
-    }
-    let data_dir = tempfile::tempdir().unwrap();
-    let old = sqlx::sqlite::SqlitePoolOptions::new()
-        .connect_with(
-            sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(data_dir.path().join("registry.db"))
-                .create_if_missing(true)
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
-        )
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(old_migrations.path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let (data_dir, old) = database_before("20261204104500").await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     for i in 0..52 {
         sqlx::query(

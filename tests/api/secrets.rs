@@ -395,33 +395,9 @@ async fn the_database_files_hold_no_token_a_partner_received_before_or_after_del
 
 #[tokio::test]
 async fn a_database_from_before_hashing_keeps_its_links_working_and_loses_the_plain_tokens() {
-    // The schema as it was before tokens were hashed: the migrations up to then, run from a
-    // copy of their files, then rows written the way the portal wrote them.
-    let old_migrations = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.as_str() <= "20261129200000_submission_counts.sql" {
-            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
-        }
-    }
-    let data_dir = tempfile::tempdir().unwrap();
-    let db_path = data_dir.path().join("registry.db");
-    let old = sqlx::sqlite::SqlitePoolOptions::new()
-        .connect_with(
-            sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db_path)
-                .create_if_missing(true)
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal),
-        )
-        .await
-        .unwrap();
-    sqlx::migrate::Migrator::new(old_migrations.path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    // The schema as it was before tokens were hashed (migration 20261202110000), then rows
+    // written the way the portal wrote them.
+    let (data_dir, old) = database_before("20261202110000").await;
     let status_token = "oldStatusToken0123456789abcdefgh";
     let hold_token = "oldHoldToken_0123456789abcdefghi";
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
