@@ -132,15 +132,18 @@ async fn load(
     let submission = db::submissions::find(&mut *conn, id)
         .await?
         .ok_or(ReviewError::NotFound)?;
-    let shown = shown.ok_or(ReviewError::NoRevision)?;
-    if shown != submission.revision {
-        return Err(ReviewError::Stale {
-            shown,
-            current: submission.revision,
-        });
-    }
+    check_shown(shown, submission.revision)?;
     let revision = db::submissions::current_revision(conn, &submission).await?;
     Ok((submission, revision))
+}
+
+/// The reviewer must have been shown `current`, the revision the decision is about.
+fn check_shown(shown: Option<i64>, current: i64) -> Result<(), ReviewError> {
+    let shown = shown.ok_or(ReviewError::NoRevision)?;
+    if shown != current {
+        return Err(ReviewError::Stale { shown, current });
+    }
+    Ok(())
 }
 
 /// What approve, reject and request-changes are about: the submission under review (`Some`,
@@ -160,15 +163,11 @@ async fn submission_or_proposal(
         .await?
         .ok_or(ReviewError::NotFound)?;
     let Some((number, state)) = submission.proposal() else {
-        return load(tx, id, shown).await.map(Some);
+        check_shown(shown, submission.revision)?;
+        let revision = db::submissions::current_revision(tx, &submission).await?;
+        return Ok(Some((submission, revision)));
     };
-    let shown = shown.ok_or(ReviewError::NoRevision)?;
-    if shown != number {
-        return Err(ReviewError::Stale {
-            shown,
-            current: number,
-        });
-    }
+    check_shown(shown, number)?;
     let live = db::submissions::current_revision(&mut *tx, &submission).await?;
     let proposed = db::submissions::revision(&mut *tx, id, number).await?;
     let under = (state, live, proposed);
